@@ -1,0 +1,108 @@
+"""Intake: turn whatever a student uploaded into one clean notebook, or say what is wrong.
+
+Runs before Otter sees the submission. It unpacks zip files safely, deletes .OTTER_LOG files
+(Otter would unpickle them), picks the notebook, reads it defensively (size, JSON, nbformat 3),
+strips outputs, and saves it under the homework's file name, so that Otter finds exactly one
+notebook. Anything that cannot be graded raises SubmissionError with a message for the student.
+"""
+
+import json
+import shutil
+import zipfile
+from pathlib import Path
+
+import nbformat
+
+MAX_NOTEBOOK_BYTES = 100 * 2**20
+MAX_UNZIPPED_BYTES = 500 * 2**20
+IGNORED_PARTS = {"__MACOSX", ".ipynb_checkpoints", "tests"}
+
+
+class SubmissionError(Exception):
+    """The submission cannot be graded; the message says why, for the student."""
+
+
+def prepare(directory, notebook_name):
+    """Leave exactly one notebook, `notebook_name`, in `directory`; return notes for staff."""
+    directory = Path(directory)
+    notes = []
+    for archive in sorted(directory.glob("*.zip")):
+        _unzip(archive, directory / f"{archive.stem}_unzipped")
+        archive.unlink()
+        notes.append(f"Unpacked {archive.name}.")
+    for log in directory.rglob(".OTTER_LOG"):
+        log.unlink()
+    found = sorted(p for p in directory.rglob("*.ipynb")
+                   if not IGNORED_PARTS & set(p.relative_to(directory).parts[:-1]))
+    if not found:
+        others = ", ".join(sorted(p.name for p in directory.rglob("*") if p.is_file())[:10])
+        raise SubmissionError("No notebook (.ipynb file) was found in the submission"
+                              + (f" (it holds: {others})." if others else ".")
+                              + f" Submit {notebook_name}.")
+    if len(found) > 1:
+        named = [p for p in found if p.name == notebook_name]
+        if len(named) != 1:
+            raise SubmissionError(
+                f"The submission holds {len(found)} notebooks ("
+                + ", ".join(str(p.relative_to(directory)) for p in found)
+                + f"); submit exactly one, {notebook_name}.")
+        notes.append(f"Graded {named[0].relative_to(directory)}; ignored the other notebooks.")
+        found = named
+    chosen = found[0]
+    notebook = read_notebook(chosen)
+    if chosen.name != notebook_name:
+        notes.append(f"The notebook was named {chosen.name}.")
+    aside = directory / "_submitted"
+    aside.mkdir(exist_ok=True)
+    for path in list(directory.iterdir()):
+        if path != aside and path.suffix in (".ipynb", ".py") and path.is_file():
+            shutil.move(str(path), aside / path.name)
+    nbformat.write(notebook, directory / notebook_name)
+    return notes
+
+
+def read_notebook(path):
+    """Read a notebook file as nbformat 4 without outputs, or raise SubmissionError."""
+    path = Path(path)
+    size = path.stat().st_size
+    if size > MAX_NOTEBOOK_BYTES:
+        raise SubmissionError(
+            f"The notebook {path.name} is {size / 2**20:.0f} MB, more than the "
+            f"{MAX_NOTEBOOK_BYTES // 2**20} MB that can be graded. Clear all outputs "
+            "(Edit > Clear all outputs), save, and submit again.")
+    text = path.read_bytes()
+    try:
+        raw = json.loads(text)
+    except (ValueError, RecursionError) as error:
+        raise SubmissionError(
+            f"{path.name} is not a valid notebook file: it is not JSON ({error}). Download the "
+            "notebook again from Jupyter or Colab (File > Download .ipynb) and submit that file.")
+    if not isinstance(raw, dict) or not isinstance(raw.get("cells", raw.get("worksheets")), list):
+        raise SubmissionError(f"{path.name} is JSON but not a Jupyter notebook (it has no cells).")
+    try:
+        notebook = nbformat.reads(text.decode("utf-8", "replace"), as_version=4)
+    except Exception as error:
+        raise SubmissionError(f"{path.name} could not be read as a notebook ({error}).")
+    for cell in notebook.cells:  # outputs are never graded; some carry hundreds of MB
+        if cell.get("cell_type") == "code":
+            cell["outputs"], cell["execution_count"] = [], None
+    return notebook
+
+
+def _unzip(archive, target):
+    """Extract a zip, refusing paths that leave `target` and archives that expand too much."""
+    try:
+        with zipfile.ZipFile(archive) as zf:
+            members = [m for m in zf.infolist() if not m.is_dir()]
+            if sum(m.file_size for m in members) > MAX_UNZIPPED_BYTES:
+                raise SubmissionError(f"{archive.name} expands to more than "
+                                      f"{MAX_UNZIPPED_BYTES // 2**20} MB.")
+            for member in members:
+                destination = (target / member.filename).resolve()
+                if not destination.is_relative_to(target.resolve()):
+                    continue
+                destination.parent.mkdir(parents=True, exist_ok=True)
+                with zf.open(member) as source, open(destination, "wb") as out:
+                    shutil.copyfileobj(source, out)
+    except zipfile.BadZipFile:
+        raise SubmissionError(f"{archive.name} is not a valid zip file.")
