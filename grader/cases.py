@@ -29,6 +29,7 @@ from typing import Callable
 from . import plain
 
 PROBE_FILENAME = "<probe>"
+PROVIDED_FILENAME = "<provided cell>"
 STUB_FLAG = "__backprop_sealed_stub__"  # set in the placeholder notebook Otter executes
 
 
@@ -165,15 +166,18 @@ def describe_error(error):
 
 
 def _student_frame(error):
-    """The innermost frame of student code, as `function (line N of <cell>): source`."""
-    frames = traceback.extract_tb(error.__traceback__)
-    for frame in reversed(frames):
-        filename = frame.filename
-        if filename == PROBE_FILENAME or "/grader/" in filename or "/site-packages/" in filename:
-            continue
-        if "/lib/python" in filename:
-            continue
-        line = (frame.line or "").strip()
-        cell = filename if filename.startswith("<") else "your notebook"
-        return f"{frame.name} (line {frame.lineno} of {cell})" + (f": {line}" if line else "")
-    return None
+    """Where in student code the error happened: `function (line N of <cell>): source`, plus the
+    student's own call when the error surfaced inside the provided code."""
+    frames = [f for f in traceback.extract_tb(error.__traceback__)
+              if f.filename != PROBE_FILENAME and "/grader/" not in f.filename
+              and "/site-packages/" not in f.filename and "/lib/python" not in f.filename]
+    if not frames:
+        return None
+    describe = lambda f: (f"{f.name} (line {f.lineno} of "
+                          f"{f.filename if f.filename.startswith('<') else 'your notebook'})"
+                          + (f": {f.line.strip()}" if f.line else ""))
+    where = describe(frames[-1])
+    callers = [f for f in frames if f.filename != PROVIDED_FILENAME]
+    if frames[-1].filename == PROVIDED_FILENAME and callers:
+        where += "\n  called from " + describe(callers[-1])
+    return where

@@ -89,18 +89,18 @@ def equal(found, expected, what, hint=""):
 
 
 def once_each(counts, what, pass_name):
-    """Every node's method ran exactly once: `counts` maps node labels to call counts."""
+    """Every node's method ran exactly once: `counts` is what CallCounter.run returned."""
     if not isinstance(counts, dict) or not counts:
-        raise AssertionError(f"could not count the {pass_name} calls.")
+        raise AssertionError(f"{what}: the {pass_name} calls could not be counted.")
     if "stopped" in counts:
         raise AssertionError(
             f"{what}: the {pass_name} pass was stopped after {counts['stopped']} calls on a graph "
             f"of {counts['nodes']} nodes; each node should run exactly once per pass. Your "
             "algorithm visits shared nodes once for every path that reaches them, which takes "
             "exponential time.")
-    wrong = {label: n for label, n in counts.items() if n != 1}
+    wrong = [(label, n) for label, n in counts.items() if n != 1]
     if wrong:
-        label, n = max(wrong.items(), key=lambda item: (item[1], item[0]))
+        label, n = max(wrong, key=lambda item: item[1])
         raise AssertionError(
             f"{what}: in one {pass_name} pass, {len(wrong)} of {len(counts)} nodes did not run "
             f"exactly once (node {label} ran {n} times). Each node should run exactly once per "

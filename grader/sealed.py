@@ -116,7 +116,7 @@ def grade(notebook, questions, homework, sandbox, step_timeout, submission_timeo
         })
     deadline = time.monotonic() + submission_timeout
     runs = sandbox.run(jobs, step_timeout, deadline)
-    report = Report([], list(submission.notes))
+    report = Report([], submission.notes + [f"Isolation: {sandbox.isolation}."])
     for question, job, run in zip(questions, jobs, runs):
         report.questions.append(_judge(question, job, run))
         if run.status != "finished":

@@ -1,0 +1,186 @@
+"""The build: student template faithful to the homework, zip complete, reference and blank graded
+through the zip by Otter's own `otter run`."""
+
+import json
+import re
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import nbformat
+import otter
+
+from conftest import NOTEBOOK, ROOT
+from notebooks import load, main_cell, with_answers, with_main, reference_main
+
+SEED = (ROOT.parent / "shared" / "seed" / "HW1.2_Backpropagation.txt")
+QUESTIONS = ["paper_calculus", "paper_forward", "paper_backward", "step1_forward",
+             "step2_backward", "step3_add_mul", "step4_tensors", "step5_higher_order",
+             "step6_matmul", "bigo_time", "bigo_memory"]
+ENGINE_STEPS = QUESTIONS[3:9]
+REFERENCE_ANSWERS = {
+    "dz_dx_formula": "sinh(x)", "fwd_a": "log 2", "fwd_b": "2", "fwd_c": "log 2",
+    "fwd_d": "-log 2", "fwd_e": "1/2", "fwd_z": "5/4", "dz_dz": "1", "dz_de": "1/2",
+    "dz_dd": "1/4", "dz_dc": "-1/4", "dz_db": "1/2", "dz_da": "1", "dz_dx": "3/4",
+    "T_run": "O(nbd^2)", "T_forward": "O(nbd^2)", "T_backward": "O(nbd^2)",
+    "T_backward_W1": "O(nbd^2)", "M_run": "O(bd)", "M_forward": "O(nbd)",
+    "M_backward": "O(nbd + nd^2)", "M_backward_W1": "O(nbd + d^2)"}
+
+
+def seed_text():
+    return SEED.read_text() if SEED.exists() else None
+
+
+def code_cells(notebook):
+    return [c.source for c in notebook.cells if c.cell_type == "code"]
+
+
+def test_main_cell_is_the_seed_stub(built):
+    template, _, _ = built
+    text = seed_text() or ""
+    stub = text.split("In [None]:\n", 1)[1].split("\n\n### Step 1")[0].strip() if text else None
+    source = main_cell(load(template)).source
+    assert source.splitlines()[0] == "# MAIN CODE"
+    if stub is not None:
+        assert source == stub
+    assert "BEGIN SOLUTION" not in source and "sorted_nodes" not in source
+
+
+def test_protected_cells_are_verbatim_and_in_order(built):
+    template, _, _ = built
+    protected = [s for s in code_cells(load(template)) if s.startswith("# Do not change")]
+    assert len(protected) == 7  # the provided code and the six step cells
+    text = seed_text()
+    if text is not None:
+        positions = [text.index(source) for source in protected]
+        assert positions == sorted(positions)
+
+
+def test_markdown_follows_the_seed(built):
+    """Every prose line of the seed is in the template's markdown, in order; only the answer
+    boxes change, and they name the variable that holds the answer."""
+    template, _, _ = built
+    notebook = load(template)
+    markdown = "\n".join(c.source for c in notebook.cells if c.cell_type == "markdown")
+    text = seed_text()
+    if text is not None:
+        for source in code_cells(notebook):
+            text = text.replace(source, "")
+        position = 0
+        for line in text.splitlines():
+            if line.strip() and "\\boxed" not in line and not line.startswith("In ["):
+                found = markdown.find(line, position)
+                assert found >= 0, f"missing or out of order: {line[:70]}"
+                position = found + len(line)
+    for url in ["https://colab.research.google.com/github/CS7150/CS7150-Homework-1/blob/main/"
+                "HW1.2_Backpropagation.ipynb",
+                "https://cs7150.baulab.info/2022-Fall/hw2/cosh-backprop.png",
+                "https://github.com/ayaazuddin/CS7150-Homework-1/blob/main/"
+                "typical-nn-bp-graph.png?raw=1"]:
+        assert url in markdown
+    for name in REFERENCE_ANSWERS:
+        assert "\\texttt{" + name.replace("_", "\\_") + "}" in markdown
+
+
+def test_answer_cells_and_check_cells(built):
+    template, _, _ = built
+    sources = code_cells(load(template))
+    for name in REFERENCE_ANSWERS:
+        assert any(re.search(rf"^{name} = \.\.\.$", s, re.M) for s in sources), name
+    checks = [s for s in sources if s.startswith("grader.check(")]
+    assert checks == [f'grader.check("{q}")' for q in QUESTIONS]
+
+
+def test_committed_template_matches_the_build(built):
+    template, _, _ = built
+    committed = ROOT / "student_template"
+    fresh, old = load(template), load(committed / NOTEBOOK)
+    assert [(c.cell_type, c.source) for c in fresh.cells] == \
+        [(c.cell_type, c.source) for c in old.cells], "run `backprop-grader assign` and commit"
+    for path in (template.parent / "tests").glob("*.py"):
+        assert (committed / "tests" / path.name).read_text() == path.read_text(), path.name
+
+
+def test_public_tests_hold_no_hidden_case(built):
+    template, _, _ = built
+    for path in (template.parent / "tests").glob("*.py"):
+        assert "hidden=True" not in path.read_text()
+
+
+def test_zip_contents(built):
+    _, zip_path, _ = built
+    with zipfile.ZipFile(zip_path) as zf:
+        names = set(zf.namelist())
+        assert {f"tests/{q}.py" for q in QUESTIONS} <= names
+        assert {"homework.json", "otter_config.json", "run_autograder", "setup.sh",
+                "environment.yml"} <= names
+        assert any(re.match(r"backprop_autograder-.*\.whl$", n) for n in names)
+        environment = zf.read("environment.yml").decode()
+        setup = zf.read("setup.sh").decode()
+        run = zf.read("run_autograder").decode()
+        config = json.loads(zf.read("otter_config.json"))
+        homework = json.loads(zf.read("homework.json"))
+    assert "https://download.pytorch.org/whl/cpu" in environment
+    assert re.search(r"torch==[\d.]+\+cpu", environment)
+    assert "playwright" not in setup and "texlive" not in setup and "pandoc" not in setup
+    assert "grader.gradescope" in run
+    assert config["plugins"][0]["grader.otter_plugin.SealedGrading"]["extra_credit"] == \
+        ["step5_higher_order"]
+    assert homework["questions"] == QUESTIONS
+    assert homework["provided"].startswith("# Do not change") and \
+        "class ComputationNode" in homework["provided"]
+
+
+def otter_run(zip_path, notebook_path, out_dir):
+    """Otter's own `otter run`; returns {question: (score, max_score)} from its results.json."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    subprocess.run([sys.executable, "-m", "otter", "run", "-a", str(zip_path), "-o",
+                    str(out_dir), str(notebook_path)], check=True, capture_output=True)
+    results = json.loads((out_dir / "results.json").read_text())
+    return {t["name"]: (t["score"], t["max_score"]) for t in results["tests"] if "max_score" in t}
+
+
+def test_otter_run_reference_full_blank_zero(built, tmp_path):
+    template, zip_path, solution = built
+    reference = otter_run(zip_path, solution, tmp_path / "reference")
+    blank = otter_run(zip_path, template, tmp_path / "blank")
+    assert list(reference) == QUESTIONS and list(blank) == QUESTIONS
+    assert all(score == most > 0 for score, most in reference.values())
+    assert all(score == 0 for score, _ in blank.values())
+
+
+def test_student_checks_pass_for_a_correct_notebook(built, tmp_path):
+    """The public tests, as `grader.check` runs them in a student's kernel."""
+    template, _, solution = built
+    folder = tmp_path / "student"
+    (folder / "tests").mkdir(parents=True)
+    for path in (template.parent / "tests").glob("*.py"):
+        (folder / "tests" / path.name).write_text(path.read_text())
+    for name, notebook in [("solved", with_answers(with_main(load(template),
+                                                             reference_main(solution)),
+                                                   REFERENCE_ANSWERS)),
+                           ("blank", load(template))]:
+        nbformat.write(notebook, folder / NOTEBOOK)
+        env = {}
+        provided, answers = "# Do not change the code in this cell.\nimport math", r"^(#.*\n)*\w+ = "
+        for source in code_cells(notebook):
+            if source.startswith((provided, "# MAIN CODE")) or (
+                    re.match(answers, source) and not source.startswith("# Do not change")):
+                exec(source, env)
+        checker = otter.Notebook(str(folder / NOTEBOOK), tests_dir=str(folder / "tests"))
+        results = {q: checker.check(q, global_env=env) for q in QUESTIONS}
+        passed = {q: r.passed_all for q, r in results.items()}
+        assert all(passed.values()) if name == "solved" else not any(passed.values()), passed
+
+
+def test_otter_check_runs_in_the_template(built, tmp_path):
+    """`otter check` from the student folder (tests/ beside the notebook) runs every question."""
+    template, _, _ = built
+    folder = tmp_path / "template"
+    subprocess.run(["cp", "-r", str(template.parent), str(folder)], check=True)
+    done = subprocess.run([sys.executable, "-m", "otter", "check", NOTEBOOK], cwd=folder,
+                          capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    ran = set(re.findall(r"^(\w+) results:", done.stdout, re.M))
+    assert ran == set(QUESTIONS), done.stdout[-2000:]

@@ -1,0 +1,69 @@
+"""Grading depth: every realistic wrong engine loses exactly the points it should, every correct
+engine keeps full marks, and the feedback says what went wrong without showing the solution."""
+
+import copy
+import re
+
+import nbformat
+import pytest
+
+from conftest import report_cases, scores
+from engines import CORRECT, WRONG
+from notebooks import load, main_cell, reference_main, with_main
+
+ENGINE_STEPS = ["step1_forward", "step2_backward", "step3_add_mul", "step4_tensors",
+                "step5_higher_order", "step6_matmul"]
+STEP_POINTS = 5
+
+
+def with_cells(template, cells):
+    notebook = with_main(template, cells[0])
+    position = notebook.cells.index(main_cell(notebook))
+    for offset, source in enumerate(cells[1:], start=1):
+        notebook.cells.insert(position + offset, nbformat.v4.new_code_cell(source))
+    return notebook
+
+
+@pytest.fixture(scope="module")
+def graded(built, grade_all):
+    template, _, solution = built
+    template, base = load(template), reference_main(solution)
+    submissions = {name: with_main(template, base + "\n" + case["code"])
+                   for name, case in WRONG.items()}
+    submissions.update({name: with_cells(template, [cells] if isinstance(cells, str) else cells)
+                        for name, cells in CORRECT.items()})
+    return grade_all(submissions)
+
+
+def test_corpus_size():
+    assert len(WRONG) >= 20 and len(CORRECT) >= 5
+
+
+@pytest.mark.parametrize("name", sorted(WRONG))
+def test_wrong_engine_loses_what_it_should(graded, name):
+    got = scores(graded[name])
+    want = {step: WRONG[name]["expect"].get(step, STEP_POINTS) for step in ENGINE_STEPS}
+    assert {step: got[step] for step in ENGINE_STEPS} == want
+    assert any(got[step] < STEP_POINTS for step in ENGINE_STEPS)
+
+
+@pytest.mark.parametrize("name", sorted(CORRECT))
+def test_correct_engine_keeps_full_marks(graded, name):
+    got = scores(graded[name])
+    assert {step: got[step] for step in ENGINE_STEPS} == {s: STEP_POINTS for s in ENGINE_STEPS}
+
+
+def test_feedback_is_specific_and_shows_no_solution(graded, built):
+    _, _, solution = built
+    solution_lines = {line.strip() for line in reference_main(solution).splitlines()
+                      if len(line.strip()) > 20 and not line.strip().startswith("#")}
+    specific = re.compile(r"should be|should have|raised|ran \d+ times|was stopped|not defined"
+                          r"|timed out|should be a")
+    for name in WRONG:
+        for step in ENGINE_STEPS:
+            for case, (passed, message) in report_cases(graded[name], step).items():
+                if passed:
+                    continue
+                assert specific.search(message), (name, step, case, message)
+                leaked = [line for line in solution_lines if line in message]
+                assert not leaked, (name, step, case, leaked)
