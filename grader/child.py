@@ -10,17 +10,26 @@ import json
 import os
 import resource
 import sys
+import sysconfig
 import tempfile
 
 import torch  # noqa: F401  (loaded once in the fork server, shared by every child)
 
 from .cases import PROVIDED_FILENAME, describe_error, run_probe
 
-# Processes that grading code may not start, files it may not open: the audit hook below is a
-# second wall behind the unprivileged user id, for machines where the grader does not run as root.
+# What student code may not do. The audit hook below enforces it in every child; it is the only
+# wall where the grader cannot run children as users of their own (not root, or a Python
+# installation that other users cannot read), and a second wall where it can.
 BLOCKED_EVENTS = ("os.system", "os.exec", "os.posix_spawn", "os.spawn", "os.fork", "os.forkpty",
                   "os.kill", "os.killpg", "subprocess.Popen", "pty.spawn", "ctypes.dlopen",
-                  "socket.connect", "socket.bind")
+                  "ctypes.dlsym", "socket.connect", "socket.bind")
+# Events that change the file system: allowed only inside the child's own working directory.
+WRITE_EVENTS = ("os.remove", "os.rmdir", "os.mkdir", "os.rename", "os.link", "os.symlink",
+                "os.chmod", "os.chown", "os.truncate", "os.utime", "shutil.rmtree")
+# Beyond Python itself, what may be read: system files, never /tmp, /home, /root or /autograder,
+# where grading directories, tests and reference notebooks live.
+SYSTEM_ROOTS = ("/usr/", "/etc/", "/dev/", "/sys/", "/lib/", "/lib64/")
+WRITE_FLAGS = os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_APPEND | os.O_TRUNC
 
 
 def main(conn, job, limits):
@@ -39,7 +48,7 @@ def _confine(limits):
     for name, value in [("RLIMIT_AS", memory), ("RLIMIT_CPU", limits["cpu_seconds"]),
                         ("RLIMIT_FSIZE", 16 * 2**20), ("RLIMIT_CORE", 0)]:
         resource.setrlimit(getattr(resource, name), (value, value))
-    workdir = tempfile.mkdtemp(prefix="backprop-child-")
+    workdir = os.path.realpath(tempfile.mkdtemp(prefix="backprop-child-"))
     if limits.get("uid") is not None:
         uid = limits["uid"]
         os.chown(workdir, uid, uid)
@@ -48,20 +57,34 @@ def _confine(limits):
         os.setgid(uid)
         os.setuid(uid)
     os.chdir(workdir)
+    os.environ.update(HOME=workdir, TMPDIR=workdir, MPLCONFIGDIR=workdir)
     null = os.open(os.devnull, os.O_RDWR)
     for fd in (0, 1, 2):
         os.dup2(null, fd)
     torch.set_num_threads(1)
-    hidden = tuple(os.path.realpath(p) for p in limits.get("hidden_paths", []))
-    sys.addaudithook(_auditor(hidden))
+    sys.addaudithook(_auditor(workdir))
 
 
-def _auditor(hidden):
+def _auditor(workdir):
+    python = {sys.prefix, sys.base_prefix, sys.exec_prefix, os.path.dirname(__file__),
+              *sysconfig.get_paths().values()}
+    readable = tuple(os.path.realpath(p).rstrip("/") + "/" for p in python) + SYSTEM_ROOTS + (
+        workdir + "/", f"/proc/{os.getpid()}/")
+    writable = (workdir + "/",)
+
+    def check(path, roots, verb):
+        if isinstance(path, (str, bytes)):
+            if not (os.path.realpath(os.fsdecode(path)) + "/").startswith(roots):
+                raise PermissionError(f"{os.fsdecode(path)} cannot be {verb} while grading")
+
     def audit(event, args):
-        if event == "open" and hidden and isinstance(args[0], (str, bytes)):
-            path = os.path.realpath(os.fsdecode(args[0]))
-            if path.startswith(hidden):
-                raise PermissionError("grading files cannot be read")
+        if event == "open":
+            path, mode, flags = args
+            writing = any(c in (mode or "") for c in "wax+") or bool((flags or 0) & WRITE_FLAGS)
+            check(path, writable if writing else readable, "written" if writing else "read")
+        elif event in WRITE_EVENTS:
+            for path in args:
+                check(path, writable, "changed")
         elif event.startswith(BLOCKED_EVENTS):
             raise PermissionError(f"{event} is not allowed while grading")
     return audit

@@ -26,8 +26,7 @@ def run(autograder):
     (results / RESULTS_NAME).unlink(missing_ok=True)
     homework = json.loads((source / "homework.json").read_text())
     try:
-        for note in intake.prepare(autograder / "submission", homework["notebook"]):
-            print(note)
+        messages = intake.prepare(autograder / "submission", homework["notebook"])
     except intake.SubmissionError as error:
         write_failure(autograder, str(error))
         return
@@ -45,6 +44,10 @@ def run(autograder):
         else:
             write_failure(autograder, "The autograder failed on this submission. Please tell "
                                       "course staff; they can see the details in the output.")
+    if messages:  # what intake changed, in front of the grading's own messages
+        output = json.loads((results / RESULTS_NAME).read_text())
+        output["output"] = "\n".join(messages + [output.get("output", "")]).strip()
+        (results / RESULTS_NAME).write_text(json.dumps(output, indent=4))
 
 
 def write_failure(autograder, message):

@@ -23,7 +23,8 @@ class SubmissionError(Exception):
 
 
 def prepare(directory, notebook_name):
-    """Leave exactly one notebook, `notebook_name`, in `directory`; return notes for staff."""
+    """Leave exactly one notebook, `notebook_name`, in `directory`; return messages saying
+    what was done, for the student."""
     directory = Path(directory)
     notes = []
     for archive in sorted(directory.glob("*.zip")):

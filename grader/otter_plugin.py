@@ -54,7 +54,7 @@ class SealedGrading(AbstractOtterPlugin):
                 if private.exists():
                     private.chmod(0o700)
         config = settings(self.plugin_config)
-        sandbox = Sandbox(config["memory_mb"], hidden_paths=[source, results])
+        sandbox = Sandbox(config["memory_mb"])
         sandbox.warm_up()
         self.grading = ThreadPoolExecutor(1).submit(self._grade, submission, sandbox, config)
         placeholder = nbformat.v4.new_notebook(
@@ -82,8 +82,9 @@ class SealedGrading(AbstractOtterPlugin):
 def install(report, results):
     """Put a sealed Report into Otter's GradingResults, one test file per question."""
     results.results = {q.name: _test_file(q) for q in report.questions}
-    if report.error:
-        results.set_output(report.error)
+    general = report.messages + ([report.error] if report.error else [])
+    if general:
+        results.set_output("\n".join(general))
 
 
 def _test_file(question):

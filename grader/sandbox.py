@@ -36,10 +36,9 @@ class JobRun:
 class Sandbox:
     """Runs jobs (see `grader.child`) in parallel, `workers` at a time."""
 
-    def __init__(self, memory_mb=3072, workers=None, hidden_paths=()):
+    def __init__(self, memory_mb=3072, workers=None):
         self.memory_mb = memory_mb
         self.workers = workers or os.cpu_count() or 1
-        self.hidden_paths = [str(p) for p in hidden_paths]
         self.separate_users = os.geteuid() == 0 and _readable_by_others(os.path.dirname(os.__file__))
         self.context = multiprocessing.get_context("forkserver")
         self.context.set_forkserver_preload(["grader.child"])
@@ -82,29 +81,30 @@ class Sandbox:
                 receiver, sender = self.context.Pipe(duplex=False)
                 limits = {"memory_mb": self.memory_mb, "cpu_seconds": int(timeout) + 2,
                           "uid": random.randrange(200_000, 2_000_000_000)
-                          if self.separate_users else None,
-                          "hidden_paths": self.hidden_paths}
+                          if self.separate_users else None}
                 process = self.context.Process(target=child.main, args=(sender, jobs[i], limits),
                                                daemon=True)
                 with _main_module_hidden():
                     process.start()
                 sender.close()
-                running[i] = (process, receiver, limits["uid"], time.monotonic())
+                running[i] = (process, receiver, limits["uid"], time.monotonic(),
+                              len(jobs[i]["cases"]))
             if running:
                 self._step(runs, running, timeout)
         return runs
 
     def _step(self, runs, running, timeout):
         now = time.monotonic()
-        soonest = min(started + timeout for _, _, _, started in running.values())
-        ready = wait([r for _, r, _, _ in running.values()], timeout=max(0.0, soonest - now))
-        for i, (process, receiver, uid, started) in list(running.items()):
+        soonest = min(entry[3] + timeout for entry in running.values())
+        ready = wait([entry[1] for entry in running.values()], timeout=max(0.0, soonest - now))
+        for i, (process, receiver, uid, started, cases) in list(running.items()):
             run = runs[i]
             if receiver in ready and not self._receive(receiver, run):
                 process.join(timeout=5)
-                self._finish(run, process, uid, started, "finished")
+                self._finish(run, process, uid, started, cases, "finished")
             elif time.monotonic() >= started + timeout:
-                self._finish(run, process, uid, started, "timeout", f"timed out after {timeout:g} s")
+                self._finish(run, process, uid, started, cases, "timeout",
+                             f"timed out after {timeout:g} s")
             else:
                 continue
             del running[i]
@@ -132,7 +132,7 @@ class Sandbox:
             run.loading = None
         return True
 
-    def _finish(self, run, process, uid, started, status, detail=""):
+    def _finish(self, run, process, uid, started, cases, status, detail=""):
         _kill(process, uid)
         run.seconds = time.monotonic() - started
         if run.status == "garbled":
@@ -141,7 +141,13 @@ class Sandbox:
         if status == "finished" and code not in (0, None):
             status, detail = "crashed", _exit_text(code)
         elif status == "finished" and not any("loaded" in m for m in run.messages):
-            status, detail = "crashed", "the grading process ended before the notebook loaded"
+            status, detail = "crashed", (
+                f"the grading process ended while {run.loading} was running (does it call "
+                "exit(), quit() or os._exit()?)" if run.loading else
+                "the grading process ended before the notebook loaded")
+        elif status == "finished" and sum("case" in m for m in run.messages) < cases:
+            status, detail = "crashed", ("your code ended the grading process early (does it "
+                                         "call exit(), quit() or os._exit()?)")
         run.status, run.detail = status, detail
 
 

@@ -58,18 +58,20 @@ class QuestionResult:
 @dataclass
 class Report:
     questions: list
-    notes: list = field(default_factory=list)  # for course staff
-    error: str = None                           # set when the submission could not be graded
+    messages: list = field(default_factory=list)  # for the student, about the whole notebook
+    notes: list = field(default_factory=list)     # for course staff only
+    error: str = None                              # set when the submission could not be graded
 
     def to_json(self):
         return {"questions": [dict(asdict(q), score=q.score, possible=q.possible)
                               for q in self.questions],
-                "notes": self.notes, "error": self.error}
+                "messages": self.messages, "notes": self.notes, "error": self.error}
 
     @classmethod
     def from_json(cls, data):
         return cls([QuestionResult(q["name"], [CaseResult(**c) for c in q["cases"]], q["status"])
-                    for q in data["questions"]], data.get("notes", []), data.get("error"))
+                    for q in data["questions"]], data.get("messages", []),
+                   data.get("notes", []), data.get("error"))
 
     @classmethod
     def failed(cls, questions, message):
@@ -116,7 +118,8 @@ def grade(notebook, questions, homework, sandbox, step_timeout, submission_timeo
         })
     deadline = time.monotonic() + submission_timeout
     runs = sandbox.run(jobs, step_timeout, deadline)
-    report = Report([], submission.notes + [f"Isolation: {sandbox.isolation}."])
+    report = Report([], submission.messages,
+                    submission.notes + [f"Isolation: {sandbox.isolation}."])
     for question, job, run in zip(questions, jobs, runs):
         report.questions.append(_judge(question, job, run))
         if run.status != "finished":

@@ -33,7 +33,8 @@ class Cell:
 @dataclass
 class Submission:
     cells: list           # the student's code cells, in notebook order
-    notes: list           # what course staff should know about this notebook
+    messages: list        # what the student should know about how the notebook was read
+    notes: list           # what only course staff need to know
 
     def cells_for(self, names):
         """The cells that define `names`, closed over the names those cells use."""
@@ -52,7 +53,7 @@ class Submission:
 def from_notebook(notebook, homework):
     """Sort the code cells of `notebook`; `homework` is the reference's homework.json."""
     protected = {cell["source"].strip(): cell["label"] for cell in homework["protected"]}
-    cells, seen_protected, main_cells, notes = [], set(), 0, []
+    cells, seen_protected, main_cells, messages = [], set(), 0, []
     for number, cell in enumerate(notebook.cells, start=1):
         if cell.get("cell_type") != "code":
             continue
@@ -67,15 +68,16 @@ def from_notebook(notebook, homework):
         cells.append(_analyse(Cell(number, _without_magics(source))))
     for source, label in protected.items():
         if source not in seen_protected:
-            notes.append(f"The \"Do not change\" cell '{label}' is missing or was edited; it was "
-                         "graded with the original cell.")
+            messages.append(f"The \"Do not change\" cell under '{label}' is missing or was "
+                            "edited; grading used the original cell.")
     if main_cells != 1:
-        notes.append(f"The notebook has {main_cells} cells starting with '{MAIN_MARK}'; the "
-                     "cells that define the engine were found by what they define.")
+        messages.append(f"The notebook has {main_cells} cells starting with '{MAIN_MARK}' (it "
+                        "should have one); the engine was taken from the cells that define its "
+                        "classes and functions, in notebook order.")
     redefined = sorted(set().union(*(c.binds for c in cells)) & set(homework["provided_names"]))
-    if redefined:
-        notes.append("Student cells redefine provided names: " + ", ".join(redefined) + ".")
-    return Submission(cells, notes)
+    notes = ["Student cells redefine provided names: " + ", ".join(redefined) + "."] \
+        if redefined else []
+    return Submission(cells, messages, notes)
 
 
 def _source(cell):

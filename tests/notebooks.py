@@ -5,6 +5,14 @@ import copy
 import nbformat
 
 MAIN_MARK = "# MAIN CODE"
+# Answers a correct student might type (other spellings than the reference's).
+REFERENCE_ANSWERS = {
+    "dz_dx_formula": "sinh(x)", "fwd_a": "log 2", "fwd_b": "2", "fwd_c": "log 2",
+    "fwd_d": "-log 2", "fwd_e": "1/2", "fwd_z": "5/4", "dz_dz": "1", "dz_de": "1/2",
+    "dz_dd": "1/4", "dz_dc": "-1/4", "dz_db": "1/2", "dz_da": "1", "dz_dx": "3/4",
+    "T_run": "O(nbd^2)", "T_forward": "O(nbd^2)", "T_backward": "O(nbd^2)",
+    "T_backward_W1": "O(nbd^2)", "M_run": "O(bd)", "M_forward": "O(nbd)",
+    "M_backward": "O(nbd + nd^2)", "M_backward_W1": "O(nbd + d^2)"}
 
 
 def load(path):

@@ -12,20 +12,14 @@ import nbformat
 import otter
 
 from conftest import NOTEBOOK, ROOT
-from notebooks import load, main_cell, with_answers, with_main, reference_main
+from notebooks import REFERENCE_ANSWERS, load, main_cell, reference_main, with_answers, with_main
 
 SEED = (ROOT.parent / "shared" / "seed" / "HW1.2_Backpropagation.txt")
 QUESTIONS = ["paper_calculus", "paper_forward", "paper_backward", "step1_forward",
              "step2_backward", "step3_add_mul", "step4_tensors", "step5_higher_order",
              "step6_matmul", "bigo_time", "bigo_memory"]
 ENGINE_STEPS = QUESTIONS[3:9]
-REFERENCE_ANSWERS = {
-    "dz_dx_formula": "sinh(x)", "fwd_a": "log 2", "fwd_b": "2", "fwd_c": "log 2",
-    "fwd_d": "-log 2", "fwd_e": "1/2", "fwd_z": "5/4", "dz_dz": "1", "dz_de": "1/2",
-    "dz_dd": "1/4", "dz_dc": "-1/4", "dz_db": "1/2", "dz_da": "1", "dz_dx": "3/4",
-    "T_run": "O(nbd^2)", "T_forward": "O(nbd^2)", "T_backward": "O(nbd^2)",
-    "T_backward_W1": "O(nbd^2)", "M_run": "O(bd)", "M_forward": "O(nbd)",
-    "M_backward": "O(nbd + nd^2)", "M_backward_W1": "O(nbd + d^2)"}
+
 
 
 def seed_text():
