@@ -13,6 +13,7 @@ setup(
         "nbclient>=0.7",
         "torch>=2.1,<3",
         "sympy>=1.12",
+        "pyyaml>=6",
     ],
     extras_require={"report": ["matplotlib>=3.6"], "test": ["pytest>=7", "matplotlib>=3.6"]},
     entry_points={"console_scripts": ["backprop-grader=grader.cli:main"]},

@@ -2,9 +2,9 @@
 
 Student text is never evaluated.  A normaliser maps LaTeX, Unicode and Python
 spellings to one plain syntax; a tokenizer and a small recursive-descent parser
-then build sympy objects through constructors only.  Big-O answers are compared
-exactly through their exponent vectors (a small rational linear program);
-values by exact rewriting or high-precision numerical evaluation.
+then build unevaluated sympy trees through constructors only.  Big-O answers are
+compared exactly through their exponent vectors (a small rational linear program);
+values by high-precision numerical evaluation.
 """
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from collections import namedtuple
 from dataclasses import dataclass
 from decimal import Decimal
 from fractions import Fraction
-from math import isfinite, lcm
+from math import isfinite, lcm, prod
 
 import mpmath
 import sympy
@@ -22,7 +22,7 @@ DECIMAL_RTOL = 5e-3
 MAX_LENGTH = 300      # characters in an answer
 MAX_DEPTH = 40        # nesting of parentheses, signs and exponents
 MAX_EXPONENT = 50     # largest |exponent| of a power
-MAX_BITS = 10_000     # largest exact number a power may produce
+MAX_BITS = 10_000     # largest exact rational computed from a big-O answer
 MAX_WORK = 2_000      # term products allowed while expanding a big-O answer
 _DIGITS = 60          # working precision of numerical evaluation
 _HUGE = mpmath.mpf(10) ** 300
@@ -91,7 +91,7 @@ def _normalise(text: str) -> str:
 
 # ----------------------------------------------------------------- tokenizer
 
-Token = namedtuple("Token", "kind value text")   # kind: "num", "name" or "op"
+_Token = namedtuple("_Token", "kind value text")   # kind: "num", "name" or "op"
 
 _TOKEN = re.compile(r"""
     (?P<space>\s+|\\[,;:!\ ]|~)
@@ -127,7 +127,7 @@ def _quote(text):
     return f'"{text}"' if "'" in text else f"'{text}'"
 
 
-def _tokenize(text: str) -> list[Token]:
+def _tokenize(text: str) -> list[_Token]:
     tokens, pos = [], 0
     while pos < len(text):
         match = _TOKEN.match(text, pos)
@@ -138,20 +138,37 @@ def _tokenize(text: str) -> list[Token]:
         if kind == "cmd":
             name = s[1:]
             if name in _COMMAND_OPS:
-                tokens.append(Token("op", _COMMAND_OPS[name], s))
+                tokens.append(_Token("op", _COMMAND_OPS[name], s))
             elif name in _COMMANDS:
-                tokens.append(Token("name", _COMMANDS[name], s))
+                tokens.append(_Token("name", _COMMANDS[name], s))
             elif name not in _IGNORED:
                 raise _Unreadable(f"Could not read {_quote(s)}.")
         elif kind == "word":
-            tokens.extend(Token("name", part, s) for part in _split_word(s))
+            tokens.extend(_Token("name", part, s) for part in _split_word(s))
         elif kind == "op":
-            tokens.append(Token("op", "^" if s == "**" else s, s))
+            tokens.append(_Token("op", "^" if s == "**" else s, s))
         elif kind == "num":
-            tokens.append(Token("num", s, s))
+            tokens.append(_Token("num", s, s))
     return tokens
 
 # -------------------------------------------------------------------- parser
+
+# Trees are built unevaluated: sympy's automatic simplification can be led into
+# unbounded work (exp(c log k) becomes k^c computed exactly, Max compares its
+# arguments numerically, ...).  Everything downstream reads the raw tree.
+_MINUS_ONE = sympy.Integer(-1)
+
+
+def _add(a, b):
+    return sympy.Add(a, b, evaluate=False)
+
+
+def _mul(a, b):
+    return sympy.Mul(a, b, evaluate=False)
+
+
+def _pow(a, b):
+    return sympy.Pow(a, b, evaluate=False)
 
 
 class _Parser:
@@ -171,7 +188,7 @@ class _Parser:
         self.depth = 0
         self.variables = variables
         self.big_o = big_o
-        self.decimal = False        # whether the answer contains a decimal number
+        self.decimals = 0           # digits written in decimal numbers ("0.25" has 3)
 
     def parse(self):
         if not self.tokens:
@@ -179,8 +196,6 @@ class _Parser:
         value = self.expression()
         if self.pos < len(self.tokens):
             raise self.unexpected(self.tokens[self.pos])
-        if value.has(sympy.zoo, sympy.nan, sympy.oo, -sympy.oo):
-            raise _Unreadable("The expression is undefined (division by zero?).")
         return value
 
     # -- token helpers
@@ -238,7 +253,7 @@ class _Parser:
         value = self.term()
         while token := self.accept("+", "-"):
             rhs = self.term()
-            value = sympy.Add(value, rhs if token.value == "+" else sympy.Mul(-1, rhs))
+            value = _add(value, rhs if token.value == "+" else _mul(_MINUS_ONE, rhs))
         self.depth -= 1
         return value
 
@@ -247,16 +262,16 @@ class _Parser:
         while True:
             if token := self.accept("*", "/"):
                 rhs = self.unary()
-                value = sympy.Mul(value, rhs) if token.value == "*" else self.divide(value, rhs)
+                value = _mul(value, rhs) if token.value == "*" else self.divide(value, rhs)
             elif self.starts_primary(self.peek()):
-                value = sympy.Mul(value, self.power())
+                value = _mul(value, self.power())
             else:
                 return value
 
     def unary(self):
         self.descend()
         if self.accept("-"):
-            value = sympy.Mul(-1, self.unary())
+            value = _mul(_MINUS_ONE, self.unary())
         elif self.accept("+"):
             value = self.unary()
         else:
@@ -271,7 +286,7 @@ class _Parser:
     def exponent(self):
         self.descend()
         if self.accept("-"):
-            value = sympy.Mul(-1, self.exponent())
+            value = _mul(_MINUS_ONE, self.exponent())
         elif self.accept("+"):
             value = self.exponent()
         else:
@@ -294,15 +309,18 @@ class _Parser:
     def close(self, opening):
         if not self.accept(_CLOSING[opening]):
             token = self.peek()
-            raise self.unexpected(token) if token and token.value == "," else _Unreadable("Unbalanced parentheses.")
+            if token and token.value == ",":
+                raise self.unexpected(token)
+            raise _Unreadable("Unbalanced parentheses.")
 
     def number(self, text):
         mantissa, _, power = text.lower().partition("e")
         whole, _, fraction = mantissa.partition(".")
-        self.decimal = self.decimal or "." in text or bool(power)
+        if "." in text or power:
+            self.decimals += sum(c.isdigit() for c in text)
         value = sympy.Rational(int(whole + fraction or "0"), 10 ** len(fraction))
         if power:
-            value = sympy.Mul(value, self.raise_to(sympy.Integer(10), sympy.Integer(int(power))))
+            value = _mul(value, self.raise_to(sympy.Integer(10), sympy.Integer(int(power))))
         return value
 
     def name(self, token):
@@ -357,7 +375,7 @@ class _Parser:
         """Argument of \\frac or \\sqrt: a {group}, or one digit / symbol as in \\frac12."""
         token = self.peek()
         if token and token.kind == "num" and len(token.value) > 1 and token.value.isdigit():
-            self.tokens[self.pos] = Token("num", token.value[1:], token.text)
+            self.tokens[self.pos] = _Token("num", token.value[1:], token.text)
             return sympy.Integer(int(token.value[0]))
         return self.primary()
 
@@ -380,7 +398,7 @@ class _Parser:
         else:
             args = [self.power()]
             while self.is_atom(self.peek()):
-                args[0] = sympy.Mul(args[0], self.power())
+                args[0] = _mul(args[0], self.power())
         value = self.apply(name, args, base)
         return value if power is None else self.raise_to(value, power)
 
@@ -388,7 +406,7 @@ class _Parser:
         if name in ("max", "min"):
             if name == "min" and self.big_o:
                 raise _Unreadable("min(...) cannot be used in a big-O bound; give a sum of terms.")
-            return (sympy.Max if name == "max" else sympy.Min)(*args)
+            return (sympy.Max if name == "max" else sympy.Min)(*args, evaluate=False)
         if name == "log" and len(args) == 2 and base is None:    # Python's math.log(x, base)
             args, base = args[:1], args[1]
         if len(args) != 1:
@@ -401,49 +419,46 @@ class _Parser:
         if name == "exp":
             return self.raise_to(sympy.E, arg)
         if name != "log":
-            return getattr(sympy, name)(arg)
+            return getattr(sympy, name)(arg, evaluate=False)
         if arg == 0:
             raise _Unreadable("The logarithm of zero is undefined.")
         if base is None:
-            return sympy.log(arg)
-        if base.free_symbols or not base.is_positive or base == 1:
+            return sympy.log(arg, evaluate=False)
+        try:
+            value = None if base.free_symbols else _evaluate(base)
+        except _NotFinite:
+            value = None
+        if value is None or mpmath.im(value) or mpmath.re(value) <= 0 or value == 1:
             raise _Unreadable("The base of a logarithm must be a positive number other than 1.")
-        return sympy.Mul(sympy.log(arg), sympy.Pow(sympy.log(base), -1))
+        return self.divide(sympy.log(arg, evaluate=False), sympy.log(base, evaluate=False))
 
     def divide(self, numerator, denominator):
         if denominator == 0:
             raise _Unreadable("Division by zero.")
-        return sympy.Mul(numerator, sympy.Pow(denominator, -1))
+        return _mul(numerator, _pow(denominator, _MINUS_ONE))
 
     def raise_to(self, base, exponent):
-        """base ** exponent, refusing exponents and exact numbers that would be slow to handle."""
+        """base ** exponent, refusing large constant exponents."""
         if not exponent.free_symbols:
             try:
                 size = abs(_evaluate(exponent))
             except _NotFinite:
                 size = _HUGE
             if size > MAX_EXPONENT:
-                raise _Unreadable(f"Exponent too large: use exponents between -{MAX_EXPONENT} and {MAX_EXPONENT}.")
-            if not base.free_symbols and base != 0:
-                # sympy computes powers of exact numbers eagerly: bound the bits of the result.
-                try:
-                    bits = abs(mpmath.log(abs(_evaluate(base)), 2)) * size
-                except _NotFinite:
-                    bits = _HUGE
-                if bits > MAX_BITS:
-                    raise _Unreadable("Number too large.")
-        return sympy.Pow(base, exponent)
+                raise _Unreadable(f"Exponent too large: use exponents between "
+                                  f"-{MAX_EXPONENT} and {MAX_EXPONENT}.")
+        return _pow(base, exponent)
 
 # ------------------------------------------------------- numerical evaluation
 
 
-def _evaluate(expr, x=None):
-    """Value of a sympy expression at x, with mpmath at _DIGITS digits; overflow raises _NotFinite."""
-    with mpmath.workdps(_DIGITS):
+def _evaluate(expr, x=None, digits=_DIGITS):
+    """Value of a tree at x (a sympy Rational) with mpmath; overflow raises _NotFinite."""
+    with mpmath.workdps(digits):
         return _num(expr, None if x is None else mpmath.mpf(x.p) / x.q)
 
 
-_CONSTANTS = {sympy.E: mpmath.e, sympy.pi: mpmath.pi, sympy.I: mpmath.mpc(0, 1)}
+_CONSTANTS = {sympy.E: mpmath.e, sympy.pi: mpmath.pi}
 
 
 def _exp(z):
@@ -466,16 +481,17 @@ def _num(e, x):
         v = mpmath.fprod(values)
     elif isinstance(e, sympy.Pow):
         base, power = values
-        if base == 0:
+        integral = mpmath.im(power) == 0 and abs(power) <= 10 ** 6 and power == int(mpmath.re(power))
+        if e.base is sympy.E:
+            v = _exp(power)
+        elif base == 0:
             if mpmath.re(power) <= 0:
                 raise _NotFinite
             v = mpmath.mpf(0)
-        elif e.exp.is_Integer and abs(e.exp) <= 10 ** 6:
-            v = base ** int(e.exp)
+        elif integral:
+            v = base ** int(mpmath.re(power))
         else:
             v = _exp(power * mpmath.log(base))
-    elif isinstance(e, sympy.exp):
-        v = _exp(values[0])
     elif isinstance(e, sympy.log):
         if values[0] == 0:
             raise _NotFinite
@@ -483,17 +499,34 @@ def _num(e, x):
     elif isinstance(e, (sympy.sinh, sympy.cosh)):
         sign = 1 if isinstance(e, sympy.cosh) else -1
         v = (_exp(values[0]) + sign * _exp(-values[0])) / 2
-    elif isinstance(e, (sympy.sin, sympy.cos, sympy.tan, sympy.tanh)):  # sympy turns sinh(I*y) into I*sin(y)
-        if abs(mpmath.im(values[0])) > 690 or abs(mpmath.re(values[0])) > 10 ** 6:
-            raise _NotFinite
-        v = getattr(mpmath, type(e).__name__)(values[0])
-    elif isinstance(e, (sympy.Max, sympy.Min)) and all(mpmath.im(v) == 0 for v in values):
+    elif isinstance(e, sympy.tanh) and abs(values[0]) < 10 ** 6:
+        v = mpmath.tanh(values[0])
+    elif isinstance(e, (sympy.Max, sympy.Min)) and not any(mpmath.im(v) for v in values):
         v = (max if isinstance(e, sympy.Max) else min)(mpmath.re(v) for v in values)
     else:
         raise _NotFinite
     if not mpmath.isfinite(v) or abs(v) > _HUGE:
         raise _NotFinite
     return v
+
+
+def _rational(e):
+    """Exact value of a tree of rational numbers, +, * and integer powers, else None."""
+    if e.is_Rational:
+        return Fraction(e.p, e.q)
+    if isinstance(e, (sympy.Add, sympy.Mul, sympy.Pow)):
+        values = [_rational(a) for a in e.args]
+        if None in values:
+            return None
+        if isinstance(e, sympy.Add):
+            return sum(values)
+        if isinstance(e, sympy.Mul):
+            return prod(values)
+        base, power = values
+        if power.denominator == 1 and (base or power > 0) and \
+                max(abs(base.numerator), base.denominator).bit_length() * abs(power) <= MAX_BITS:
+            return base ** int(power)
+    return None
 
 # ---------------------------------------------------------- reading answers
 
@@ -518,7 +551,7 @@ def _answer_text(answer):
     else:
         raise _Unreadable(f"Give the answer as a string (found a {type(answer).__name__}).")
     stripped = text.strip()
-    if not stripped or "TODO" in stripped.upper() or "?" in stripped or "..." in stripped or "…" in stripped:
+    if not stripped or "TODO" in stripped.upper() or any(mark in stripped for mark in ("?", "...", "…")):
         return None
     if len(stripped) > MAX_LENGTH:
         raise _Unreadable(f"Answer too long (more than {MAX_LENGTH} characters).")
@@ -550,32 +583,65 @@ def _read_reference(reference, reader):
 _BIGO_VARIABLES = {v: sympy.Symbol(v, positive=True) for v in ("n", "b", "d")}
 _INDEX = {symbol: i for i, symbol in enumerate(_BIGO_VARIABLES.values())}
 # A term c n^a b^β d^γ (log n)^p (log b)^q (log d)^r is stored as {(a, β, γ, p, q, r): c}.
-_ONE = (Fraction(0),) * 6
+# Exponents are ints or Fractions (ints hash much faster); coefficients are Fractions
+# when exact, else mpmath numbers: only their signs matter.
+_ONE = (0,) * 6
 
 
 def _unit(i):
-    return tuple(Fraction(int(i == k)) for k in range(6))
+    return tuple(int(i == k) for k in range(6))
+
+
+def _key(exponents):
+    return tuple(v.numerator if v.denominator == 1 else v for v in exponents)
+
+
+def _mp(c):
+    return mpmath.mpf(c.numerator) / c.denominator if isinstance(c, Fraction) else c
+
+
+def _plus(a, b):
+    return a + b if isinstance(a, Fraction) and isinstance(b, Fraction) else _mp(a) + _mp(b)
+
+
+def _times(a, b):
+    return a * b if isinstance(a, Fraction) and isinstance(b, Fraction) else _mp(a) * _mp(b)
+
+
+def _raise(c, k):
+    if isinstance(c, Fraction) and k.denominator == 1 and \
+            max(abs(c.numerator), c.denominator).bit_length() * abs(k) <= MAX_BITS:
+        return c ** int(k)
+    return _mp(c) ** _mp(k)
 
 
 def _sign(c):
-    """Sign of a constant coefficient (0 if it vanishes to working precision)."""
-    if c.is_Rational:
-        return (c.p > 0) - (c.p < 0)
-    try:
-        value = _evaluate(c)
-    except _NotFinite:
-        raise _Unreadable("A constant in the bound is too large or undefined.") from None
-    if abs(mpmath.im(value)) > 1e-40:
+    """Sign of a coefficient (0 if an inexact one vanishes to working precision)."""
+    if isinstance(c, Fraction):
+        return (c > 0) - (c < 0)
+    if abs(mpmath.im(c)) > 1e-40:
         raise _Unreadable("The bound contains a number that is not real.")
-    return 0 if abs(value) < 1e-40 else (1 if value > 0 else -1)
+    c = mpmath.re(c)
+    return 0 if abs(c) < 1e-40 else (1 if c > 0 else -1)
 
 
-def _add(parts):
+def _constant(e):
+    value = _rational(e)
+    if value is None:
+        try:
+            value = _evaluate(e)
+        except _NotFinite:
+            raise _Unreadable("A constant in the bound is too large or undefined.") from None
+        _sign(value)        # checks that it is real
+    return value
+
+
+def _sum_terms(parts):
     total = {}
     for terms in parts:
         for key, c in terms.items():
-            total[key] = sympy.Add(total[key], c) if key in total else c
-    return total
+            total[key] = _plus(total[key], c) if key in total else c
+    return {key: c for key, c in total.items() if c != 0}
 
 
 class _Expander:
@@ -592,31 +658,26 @@ class _Expander:
         self.work += len(f) * len(g)
         if self.work > MAX_WORK:
             raise _Unreadable("The bound is too large to expand; simplify it first.")
-        product = {}
-        for k1, c1 in f.items():
-            for k2, c2 in g.items():
-                key, c = tuple(a + b for a, b in zip(k1, k2)), sympy.Mul(c1, c2)
-                product[key] = sympy.Add(product[key], c) if key in product else c
-        return product
+        return _sum_terms({_key(a + b for a, b in zip(k1, k2)): _times(c1, c2)}
+                          for k1, c1 in f.items() for k2, c2 in g.items())
 
     def expand(self, e):
         if not e.free_symbols:
-            _sign(e)        # checks that the constant is real and finite
-            return {_ONE: e}, False
+            return {_ONE: _constant(e)}, False
         if e.is_Symbol:
-            return {_unit(_INDEX[e]): sympy.Integer(1)}, False
+            return {_unit(_INDEX[e]): Fraction(1)}, False
         if isinstance(e, (sympy.Add, sympy.Mul, sympy.Max)):
             parts = [self.expand(a) for a in e.args]
             approx = any(a for _, a in parts)
-            coefficients = [_sign(c) for terms, _ in parts for c in terms.values()]
+            lowest = min((_sign(c) for terms, _ in parts for c in terms.values()), default=0)
             if isinstance(e, sympy.Max):
-                if min(coefficients) <= 0:
+                if lowest <= 0:
                     raise _Unreadable("max(...) must be taken of positive terms.")
-                return _add(terms for terms, _ in parts), True      # max(f, g) is Theta(f + g)
+                return _sum_terms(terms for terms, _ in parts), True     # max(f, g) is Theta(f + g)
             if isinstance(e, sympy.Add):
-                if approx and min(coefficients) < 0:
+                if approx and lowest < 0:
                     raise _Unreadable("Write the bound as a sum of positive terms (no subtraction).")
-                return _add(terms for terms, _ in parts), approx
+                return _sum_terms(terms for terms, _ in parts), approx
             product = parts[0][0]
             for terms, _ in parts[1:]:
                 product = self.multiply(product, terms)
@@ -628,58 +689,56 @@ class _Expander:
         raise _Unreadable("Use only sums and products of powers of n, b, d and their logarithms.")
 
     def power(self, e):
-        k = e.exp
-        if not k.is_Rational:
+        k = None if e.exp.free_symbols else _rational(e.exp)
+        if k is None:
             raise _Unreadable("Exponents must be numbers such as 2 or 1/2.")
         terms, approx = self.expand(e.base)
-        fk = Fraction(k.p, k.q)
         if len(terms) == 1:
             (key, c), = terms.items()
-            return {tuple(v * fk for v in key): sympy.Pow(c, k)}, approx
-        if k.is_Integer and k > 0:
+            return {_key(v * k for v in key): _raise(c, k)}, approx
+        if k.denominator == 1 and k > 0:
             result = terms
             for _ in range(int(k) - 1):
                 result = self.multiply(result, terms)
             return result, approx
         if k < 0:
             raise _Unreadable("Dividing by a sum such as (n + d) is not allowed in a bound.")
-        if min(_sign(c) for c in terms.values()) <= 0:
+        if min((_sign(c) for c in terms.values()), default=0) <= 0:
             raise _Unreadable("Roots must be taken of positive terms.")
         # (f + g)^k is Theta(f^k + g^k) for positive f, g and k > 0.
-        return {tuple(v * fk for v in key): sympy.Pow(c, k) for key, c in terms.items()}, True
+        return {_key(v * k for v in key): _raise(c, k) for key, c in terms.items()}, True
 
     def log(self, arg):
         terms, approx = self.expand(arg)
         if any(any(key[3:]) for key in terms):
             raise _Unreadable("Logarithms of logarithms are not supported.")
-        if min(_sign(c) for c in terms.values()) <= 0:
+        if min((_sign(c) for c in terms.values()), default=0) <= 0:
             raise _Unreadable("Take logarithms of positive terms only.")
         if len(terms) == 1:     # log(c n^a b^β d^γ) = log c + a log n + β log b + γ log d
             (key, c), = terms.items()
-            result = {_ONE: sympy.log(c)}
-            result.update({_unit(3 + i): sympy.Rational(v.numerator, v.denominator)
-                           for i, v in enumerate(key[:3]) if v})
+            result = {_unit(3 + i): v for i, v in enumerate(key[:3]) if v}
+            if c != 1:
+                result[_ONE] = mpmath.log(_mp(c))
             return result, approx
         if any(v < 0 for key in terms for v in key[:3]):
             raise _Unreadable("Take logarithms of quantities that grow, such as n or n + d.")
         # log(f + g) is Theta(sum of log v over the variables v that occur).
         used = sorted({i for key in terms for i in range(3) if key[i]})
-        return {_unit(3 + i): sympy.Integer(1) for i in used}, True
+        return {_unit(3 + i): Fraction(1) for i in used}, True
 
 
 def _read_bigo(text):
     expr = _Parser(_normalise(text), _BIGO_VARIABLES, big_o=True).parse()
-    terms, _ = _Expander().expand(expr)
-    kept = []
-    for key, c in terms.items():
-        sign = _sign(c)
-        if sign < 0:
-            raise _Unreadable("Write the bound as a sum of positive terms (no subtraction).")
-        if sign > 0:
-            kept.append(key)
+    with mpmath.workdps(_DIGITS):
+        terms, _ = _Expander().expand(expr)
+        signs = {key: _sign(c) for key, c in terms.items()}
+    if min(signs.values(), default=0) < 0:
+        raise _Unreadable("Write the bound as a sum of positive terms (no subtraction).")
+    kept = [key for key, sign in signs.items() if sign > 0]
     if not kept:
         raise _Unreadable("This bound is zero.")
-    return kept
+    # Terms at most a constant times another term change nothing: drop them.
+    return [t for t in kept if not any(p != t and _covers(p, t) for p in kept)]
 
 
 def _feasible(rows, rhs):
@@ -707,6 +766,11 @@ def _feasible(rows, rhs):
         basis[r] = col
 
 
+def _covers(p, t):
+    """Is the term t at most a constant times the single term p?"""
+    return all((p[i], p[i + 3]) >= (t[i], t[i + 3]) for i in range(3))
+
+
 def _dominated(term, points):
     """Is the term O(sum of the terms `points`) for all n, b, d >= 2?
 
@@ -718,7 +782,7 @@ def _dominated(term, points):
     Cauchy's bound puts every positive root above 1/(1 + 144 M^4), so one exact LP at
     ε = 1/(200 M^4) decides the question for all small ε.
     """
-    if term in points:
+    if any(_covers(p, term) for p in points):
         return True
     entries = [v for p in (term, *points) for v in p]
     scale = lcm(*(v.denominator for v in entries))
@@ -751,56 +815,58 @@ def readable_bigo(answer) -> Verdict:
 # ------------------------------------------------------------- value answers
 
 _POINTS = tuple(sympy.Rational(v, 10) for v in (-27, -19, -11, -3, 6, 14, 23))
-_AGREE = {True: 1e-9, False: 1e-40}     # relative agreement treated as equality (with x / without)
 
 
 def _read_value(text, variables):
     parser = _Parser(_normalise(text), {v: sympy.Symbol(v, real=True) for v in variables}, big_o=False)
-    return parser.parse(), parser.decimal
+    return parser.parse(), parser.decimals
 
 
-def _relative_error(a, b):
-    return abs(a - b) / abs(b) if b != 0 else abs(a)
-
-
-def _exactly_equal(given, expected):
-    """Cheap exact test (sympy.simplify can take minutes on a crafted answer)."""
-    try:
-        difference = sympy.expand_log(sympy.Add(given, sympy.Mul(-1, expected)), force=True)
-        return difference.rewrite(sympy.exp) == 0
-    except (ArithmeticError, TypeError, ValueError):
-        return False
+def _error(given, expected, points, digits=_DIGITS):
+    """Largest relative difference over the points (absolute where the expected value is 0)."""
+    error = mpmath.mpf(0)
+    for p in points:
+        a, b = _evaluate(given, p, digits), _evaluate(expected, p, digits)
+        error = max(error, abs(a - b) / abs(b) if b != 0 else abs(a))
+    return error
 
 
 def compare_value(answer, reference) -> Verdict:
-    """Exact comparison; with x in the reference, as functions of x.
+    """Exact comparison by numerical evaluation; with x in the reference, as functions of x.
 
-    Both sides are evaluated numerically (60 digits; at seven points in [-3, 3] when x
-    occurs).  Agreement to 40 digits (1e-9 at every point for functions of x) counts
-    as equality, except that an answer containing a decimal number is "equal" only
-    when exact rewriting (logs expanded, hyperbolic functions as exponentials) proves
-    it; otherwise it is at best "close".
+    Both sides are evaluated with 60 digits (at seven points in [-3, 3] when x occurs).
+    Agreement to 1e-40 (1e-9 at every point for functions of x) counts as equality.
+    An answer containing decimals with D digits in all is "equal" only if it agrees
+    to 1e-(D + 40) at 2D + 60 digits, far beyond what its decimals could achieve by
+    approximation; otherwise it is "close" if within DECIMAL_RTOL.
     """
     expected, _ = _read_reference(reference, lambda text: _read_value(text, ("x",)))
     variables = ("x",) if expected.free_symbols else ()
+    points = _POINTS if variables else (None,)
+    try:
+        for p in points:
+            _evaluate(expected, p)
+    except _NotFinite:
+        raise ValueError(f"reference answer {reference!r} cannot be evaluated") from None
     verdict, read = _read(answer, lambda text: _read_value(text, variables))
     if verdict is not None:
         return verdict
-    given, decimal = read
-    points = _POINTS if variables else (None,)
+    given, decimals = read
     try:
-        targets = [_evaluate(expected, p) for p in points]
-    except _NotFinite:
-        raise ValueError(f"reference answer {reference!r} cannot be evaluated") from None
-    try:
-        error = max(_relative_error(_evaluate(given, p), t) for p, t in zip(points, targets))
+        error = _error(given, expected, points)
+        if not decimals:
+            equal, close = error <= (1e-9 if variables else 1e-40), False
+        else:
+            close = error <= DECIMAL_RTOL
+            equal = close and _error(given, expected, points, 2 * decimals + _DIGITS) <= \
+                mpmath.mpf(10) ** -(decimals + 40)
     except (_NotFinite, ArithmeticError):
-        return Verdict(False, "different", _DIFFERENT)
-    if not decimal and error <= _AGREE[bool(variables)] or decimal and _exactly_equal(given, expected):
+        equal = close = False
+    if equal:
         return Verdict(True, "equal", _CORRECT)
-    if decimal and error <= DECIMAL_RTOL:
+    if close:
         return Verdict(True, "close", _CLOSE)
-    return Verdict(False, "different", _DECIMAL_OFF if decimal else _DIFFERENT)
+    return Verdict(False, "different", _DECIMAL_OFF if decimals else _DIFFERENT)
 
 
 def readable_value(answer, variables=()) -> Verdict:

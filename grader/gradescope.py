@@ -2,77 +2,110 @@
 
 Gradescope's run_autograder calls it in /autograder; `backprop-grader grade` calls it in a
 directory laid out the same way (source/ from the zip, submission/, results/). It passes the
-submission through intake, runs Otter's autograder (whose plugin grades in the sandbox), and makes
-sure results/results.json exists even when intake refuses the submission or Otter fails.
+submission through intake, grades it sealed, and writes results/results.json in Otter's format,
+always, even when intake refuses the submission or grading fails. No Jupyter kernel is started:
+student code runs only in the sandbox, and nothing else needs executing.
 """
 
 import json
+import os
 import sys
+import time
 import traceback
 from pathlib import Path
 
-from otter.run import AutograderConfig
-
-from . import intake, sealed
-from .otter_plugin import REPORT_NAME, grading_results
+from . import intake
+from .sandbox import Sandbox
 
 RESULTS_NAME = "results.json"
+REPORT_NAME = "sealed.json"
+PLUGIN = "grader.otter_plugin.SealedGrading"
+DEFAULTS = {"step_timeout": 20, "submission_timeout": 240, "memory_mb": 3072, "extra_credit": []}
+
+
+def settings(plugin_config):
+    """The sealed grader's settings: defaults updated by the plugin's otter_config entry."""
+    return {**DEFAULTS, **(plugin_config or {})}
+
+
+def otter_config(autograder):
+    return json.loads((Path(autograder) / "source" / "otter_config.json").read_text())
+
+
+def plugin_settings(config):
+    entries = [e for e in config.get("plugins", []) if isinstance(e, dict) and PLUGIN in e]
+    return settings(entries[0][PLUGIN] if entries else None)
+
+
+def grade_directory(autograder, notebook, config):
+    """Grade `notebook` (nbformat 4) with the zip unpacked in autograder/source; write and
+    return the sealed Report."""
+    autograder = Path(autograder)
+    source, results = autograder / "source", autograder / "results"
+    sandbox = Sandbox(config["memory_mb"])
+    sandbox.warm_up()  # the fork server imports torch while this process loads the tests
+    from . import sealed
+    if os.geteuid() == 0:  # children may run as other users: keep grading files to ourselves
+        for private in (autograder, source, results, autograder / "submission"):
+            if private.exists():
+                private.chmod(0o700)
+    homework = json.loads((source / "homework.json").read_text())
+    questions = sealed.load_questions(source / "tests", homework["questions"])
+    report = sealed.grade(notebook, questions, homework, sandbox, config["step_timeout"],
+                          config["submission_timeout"])
+    (results / REPORT_NAME).write_text(json.dumps(report.to_json(), indent=1))
+    return report
 
 
 def run(autograder):
     autograder = Path(autograder).resolve()
-    source, results = autograder / "source", autograder / "results"
+    results = autograder / "results"
     results.mkdir(exist_ok=True)
     (results / RESULTS_NAME).unlink(missing_ok=True)
-    homework = json.loads((source / "homework.json").read_text())
+    started = time.monotonic()
     try:
+        homework = json.loads((autograder / "source" / "homework.json").read_text())
         messages = intake.prepare(autograder / "submission", homework["notebook"])
+        notebook = intake.read_notebook(autograder / "submission" / homework["notebook"])
+        config = otter_config(autograder)
+        report = grade_directory(autograder, notebook, plugin_settings(config))
+        report.messages[:0] = messages
+        write_results(autograder, report)
     except intake.SubmissionError as error:
         write_failure(autograder, str(error))
         return
-    try:
-        from otter.run.run_autograder import main as otter_main
-
-        otter_main(str(autograder))
     except Exception:
         traceback.print_exc()
-    if not _readable(results / RESULTS_NAME):
-        report_path = results / REPORT_NAME
-        if _readable(report_path):
-            report = sealed.Report.from_json(json.loads(report_path.read_text()))
-            write_results(autograder, report)
-        else:
-            write_failure(autograder, "The autograder failed on this submission. Please tell "
-                                      "course staff; they can see the details in the output.")
-    if messages:  # what intake changed, in front of the grading's own messages
-        output = json.loads((results / RESULTS_NAME).read_text())
-        output["output"] = "\n".join(messages + [output.get("output", "")]).strip()
-        (results / RESULTS_NAME).write_text(json.dumps(output, indent=4))
+        write_failure(autograder, "The autograder failed on this submission. Please tell course "
+                                  "staff; they can see the details in the output.")
+        return
+    print(f"Graded in {time.monotonic() - started:.1f} s.")
+    for question in report.questions:
+        print(f"  {question.name:<20} {question.score:>5g} / {question.possible:<5g}"
+              f" {question.status}")
+    print("\n".join(report.messages + report.notes))
 
 
 def write_failure(autograder, message):
     """Results with every question at zero and `message` as the reason."""
+    from . import sealed
+
     source = Path(autograder) / "source"
     homework = json.loads((source / "homework.json").read_text())
     questions = sealed.load_questions(source / "tests", homework["questions"])
-    write_results(autograder, sealed.Report.failed(questions, message))
+    report = sealed.Report.failed(questions, message)
+    (Path(autograder) / "results" / REPORT_NAME).write_text(json.dumps(report.to_json(), indent=1))
+    write_results(autograder, report)
+    print(message)
 
 
 def write_results(autograder, report):
-    """Gradescope results for `report`, formatted by Otter as usual."""
-    autograder = Path(autograder)
-    config = json.loads((autograder / "source" / "otter_config.json").read_text())
-    output = grading_results(report).to_gradescope_dict(AutograderConfig(config))
-    if report.error:
-        output["score"] = 0
-    (autograder / "results" / RESULTS_NAME).write_text(json.dumps(output, indent=4))
+    from .feedback import gradescope_json  # imports Otter: only needed once grading is done
 
-
-def _readable(path):
-    try:
-        return isinstance(json.loads(Path(path).read_text()), dict)
-    except (OSError, ValueError):
-        return False
+    output = gradescope_json(report, otter_config(autograder))
+    path = Path(autograder) / "results" / RESULTS_NAME
+    path.with_suffix(".tmp").write_text(json.dumps(output, indent=4))
+    path.with_suffix(".tmp").replace(path)
 
 
 if __name__ == "__main__":

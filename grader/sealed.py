@@ -5,7 +5,6 @@ student code, so nothing a submission patches can change a verdict here. Each qu
 child with its own time limit; the cells it loads are only those its probes need.
 """
 
-import json
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -157,6 +156,3 @@ def _judge(question, job, run):
                                   message or "passed"))
     return QuestionResult(question.name, results, run.status)
 
-
-def write_report(report, path):
-    Path(path).write_text(json.dumps(report.to_json(), indent=1))

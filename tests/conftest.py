@@ -1,6 +1,5 @@
 """Shared fixtures: the autograder is built once per test session, into a temporary directory."""
 
-import shutil
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -38,10 +37,13 @@ def grade_all(built, tmp_path_factory):
                 folder.mkdir(parents=True, exist_ok=True)
                 paths[name] = folder / NOTEBOOK
                 nbformat.write(item, paths[name])
+        def one(name):
+            graded = local.grade(zip_path, paths[name])
+            local.write(graded, out / "results" / name)
+            return graded
+
         with ThreadPoolExecutor(2) as pool:
-            futures = {name: pool.submit(local.grade, zip_path, path, out / "results" / name)
-                       for name, path in paths.items()}
-            return {name: future.result() for name, future in futures.items()}
+            return dict(zip(paths, pool.map(one, paths)))
 
     return grade
 

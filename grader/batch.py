@@ -1,0 +1,215 @@
+"""Grade a class: many submissions in parallel, resumable, into a CSV and per-student feedback.
+
+Inputs are notebooks, submission zips, folders of them, or Gradescope "Export submissions" zips
+or folders (a submission_<id>/ folder per submission and a submission_metadata.yml naming the
+students). Each submission gets out/<key>/ with results.json, sealed.json, feedback.txt and
+output.txt; `graded-with` is written last, so a submission counts as done only once everything
+is saved. A run that is interrupted (Ctrl-C, SIGTERM) keeps what it finished; running it again
+grades only the rest, and regrades a submission whose file or zip has changed.
+"""
+
+import csv
+import hashlib
+import json
+import os
+import shutil
+import signal
+import sys
+import time
+import zipfile
+from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+from . import local
+
+METADATA = "submission_metadata.yml"
+SUBMISSION_SUFFIXES = (".ipynb", ".zip")
+DONE = "graded-with"
+
+
+@dataclass
+class Entry:
+    key: str                 # folder name under the output directory
+    path: Path               # a notebook, a zip, or a folder of uploaded files
+    student: dict = field(default_factory=dict)   # name, sid, email when known
+
+
+def collect(inputs, unpack_dir):
+    """The submissions found in `inputs`; Gradescope export zips are unpacked in `unpack_dir`."""
+    entries = []
+    for item in map(Path, inputs):
+        if item.is_file() and item.suffix == ".zip" and _is_export_zip(item):
+            target = Path(unpack_dir) / item.stem
+            if not target.exists():
+                with zipfile.ZipFile(item) as zf:
+                    _extract(zf, target)
+            entries += _export_entries(target)
+        elif item.is_dir() and list(item.glob(METADATA)) + list(item.glob(f"*/{METADATA}")):
+            entries += _export_entries(item)
+        elif item.is_dir():
+            entries += [Entry(p.stem if p.is_file() else p.name, p) for p in sorted(item.iterdir())
+                        if p.is_dir() or p.suffix in SUBMISSION_SUFFIXES]
+        else:
+            entries.append(Entry(item.stem, item))
+    seen = {}
+    for entry in entries:  # keys must be unique folder names
+        count = seen[entry.key] = seen.get(entry.key, 0) + 1
+        entry.key = entry.key if count == 1 else f"{entry.key}-{count}"
+    return entries
+
+
+def _is_export_zip(path):
+    try:
+        with zipfile.ZipFile(path) as zf:
+            return any(Path(n).name == METADATA for n in zf.namelist())
+    except zipfile.BadZipFile:
+        return False
+
+
+def _extract(zf, target):
+    for member in zf.infolist():
+        destination = (target / member.filename).resolve()
+        if member.is_dir() or not destination.is_relative_to(target.resolve()):
+            continue
+        destination.parent.mkdir(parents=True, exist_ok=True)
+        with zf.open(member) as source, open(destination, "wb") as out:
+            shutil.copyfileobj(source, out)
+
+
+def _export_entries(folder):
+    metadata_path = next(iter(list(folder.glob(METADATA)) + list(folder.glob(f"*/{METADATA}"))))
+    metadata = yaml.safe_load(metadata_path.read_text()) or {}
+    entries = []
+    for key, info in sorted(metadata.items()):
+        path = metadata_path.parent / key
+        if not path.is_dir():
+            continue
+        people = (info or {}).get(":submitters") or []
+        student = {field: "; ".join(str(p.get(f":{field}", "")) for p in people)
+                   for field in ("name", "sid", "email")}
+        entries.append(Entry(key, path, student))
+    return entries
+
+
+def fingerprint(zip_path, path):
+    digest = hashlib.sha256(Path(zip_path).read_bytes())
+    files = sorted(p for p in Path(path).rglob("*") if p.is_file()) if Path(path).is_dir() \
+        else [Path(path)]
+    for file in files:
+        digest.update(file.name.encode() + file.read_bytes())
+    return digest.hexdigest()
+
+
+def is_done(entry, out_dir, zip_path):
+    marker = Path(out_dir) / entry.key / DONE
+    return marker.exists() and marker.read_text() == fingerprint(zip_path, entry.path)
+
+
+def grade_all(entries, zip_path, out_dir, workers, progress=None):
+    """Grade what is not done yet; return the keys graded in this run. Stops cleanly on Ctrl-C
+    or SIGTERM (what finished is kept) and re-raises KeyboardInterrupt."""
+    out_dir = Path(out_dir)
+    todo = [e for e in entries if not is_done(e, out_dir, zip_path)]
+    progress = progress or Progress(len(entries), len(entries) - len(todo))
+    graded = []
+    previous = signal.signal(signal.SIGTERM, _interrupt)
+    try:
+        with ThreadPoolExecutor(workers or os.cpu_count() or 1) as pool:
+            pending = {pool.submit(local.grade, zip_path, e.path): e for e in todo}
+            try:
+                while pending:
+                    finished, _ = wait(pending, return_when=FIRST_COMPLETED)
+                    for future in finished:
+                        entry = pending.pop(future)
+                        result = future.result()
+                        _save(entry, result, out_dir, zip_path)
+                        graded.append(entry.key)
+                        progress.update(entry.key, result)
+            except (KeyboardInterrupt, local.Stopped):
+                for future in pending:
+                    future.cancel()
+                local.stop_all()
+                raise KeyboardInterrupt() from None
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+        progress.close()
+    return graded
+
+
+def _interrupt(signum, frame):
+    raise KeyboardInterrupt()
+
+
+def _save(entry, graded, out_dir, zip_path):
+    folder = out_dir / entry.key
+    (folder / DONE).unlink(missing_ok=True)
+    local.write(graded, folder)
+    (folder / "student.json").write_text(json.dumps(entry.student))
+    (folder / DONE).write_text(fingerprint(zip_path, entry.path))
+
+
+def write_csv(entries, out_dir, zip_path, path):
+    """One row per submission: who, each question's score, totals, and what went wrong."""
+    rows, questions = [], []
+    for entry in entries:
+        folder = Path(out_dir) / entry.key
+        if not is_done(entry, out_dir, zip_path):
+            rows.append({"submission": entry.key, **entry.student, "status": "not graded"})
+            continue
+        graded = load(folder)
+        scores = local.scores(graded)
+        questions += [q for q in scores if q not in questions]
+        regular, possible, extra = local.totals(graded)
+        rows.append({"submission": entry.key, **entry.student,
+                     **{q: score for q, (score, _) in scores.items()},
+                     "total": regular, "possible": possible, "extra_credit": extra,
+                     "status": graded.report.get("error") or "graded"})
+    columns = ["submission", "name", "sid", "email", *questions, "total", "possible",
+               "extra_credit", "status"]
+    with open(path, "w", newline="") as f:
+        writer = csv.DictWriter(f, columns, restval="")
+        writer.writeheader()
+        writer.writerows(rows)
+
+
+def load(folder):
+    """A Graded read back from a submission's output folder."""
+    folder = Path(folder)
+    report = json.loads((folder / "sealed.json").read_text())
+    results = json.loads((folder / "results.json").read_text())
+    return local.Graded(folder, results, report, (folder / "output.txt").read_text(),
+                        report.get("extra_credit", []))
+
+
+class Progress:
+    """A one-line progress bar on stderr (a line per submission when not a terminal)."""
+
+    def __init__(self, total, done):
+        self.total, self.done, self.start, self.fresh = total, done, time.monotonic(), 0
+        self.tty = sys.stderr.isatty()
+        self._draw("")
+
+    def update(self, key, graded):
+        self.done, self.fresh = self.done + 1, self.fresh + 1
+        regular, possible, _ = local.totals(graded)
+        self._draw(f"{key}: {regular:g}/{possible:g}")
+
+    def _draw(self, last):
+        width = 30
+        filled = int(width * self.done / max(self.total, 1))
+        elapsed = time.monotonic() - self.start
+        left = (self.total - self.done) * elapsed / self.fresh if self.fresh else 0
+        line = (f"[{'#' * filled}{'-' * (width - filled)}] {self.done}/{self.total}"
+                + (f"  {last}" if last else "") + (f"  about {left:.0f} s left" if left else ""))
+        if self.tty:
+            sys.stderr.write("\r" + line[:120].ljust(120))
+        elif last or not self.done:
+            sys.stderr.write(line + "\n")
+        sys.stderr.flush()
+
+    def close(self):
+        if self.tty:
+            sys.stderr.write("\n")

@@ -1,0 +1,37 @@
+"""A sealed Report in Otter's terms: GradingResults, and from them Gradescope's results.json."""
+
+from otter.run import AutograderConfig
+from otter.test_files import GradingResults
+from otter.test_files.abstract_test import TestCase, TestCaseResult
+from otter.test_files.exception_test import ExceptionTestFile
+
+
+def install(report, results):
+    """Put a sealed Report into Otter's GradingResults, one test file per question."""
+    results.results = {q.name: _test_file(q) for q in report.questions}
+    general = report.messages + ([report.error] if report.error else [])
+    if general:
+        results.set_output("\n".join(general))
+
+
+def gradescope_json(report, otter_config):
+    """Gradescope's results.json for `report`, formatted by Otter as Otter would."""
+    results = GradingResults([])
+    install(report, results)
+    output = results.to_gradescope_dict(AutograderConfig(otter_config))
+    if report.error:
+        output["score"] = 0
+    return output
+
+
+def _test_file(question):
+    cases, outcomes = [], []
+    for case in question.cases:
+        test = TestCase(f"{question.name} - {case.name}", "", case.hidden, case.points, None, None)
+        cases.append(test)
+        message = "✅ passed" if case.passed else "❌ " + case.message
+        outcomes.append(TestCaseResult(test, message, case.passed))
+    test_file = ExceptionTestFile(question.name, f"tests/{question.name}.py", cases,
+                                  all_or_nothing=False)
+    test_file.test_case_results = outcomes
+    return test_file
