@@ -6,6 +6,7 @@ change" cells, for the sealed grader), a lean Gradescope environment with a CPU-
 script that passes every submission through `grader.gradescope`, and this package as a wheel.
 """
 
+import hashlib
 import json
 import shutil
 import subprocess
@@ -34,10 +35,14 @@ def build(root, template_dir=None, zip_path=None):
         out = Path(tmp) / "assign"
         otter_assign(str(root / "reference" / NOTEBOOK), str(out), no_pdfs=True)
         student = out / "student"
+        notebook = nbformat.read(student / NOTEBOOK, as_version=4)
+        for number, cell in enumerate(notebook.cells):  # Otter's own cells get random ids
+            cell.id = hashlib.sha1(f"{number}:{cell.source}".encode()).hexdigest()[:8]
+        nbformat.write(notebook, student / NOTEBOOK)
         if template_dir.exists():
             shutil.rmtree(template_dir)
         shutil.copytree(student, template_dir)
-        homework = homework_layout(nbformat.read(student / NOTEBOOK, as_version=4))
+        homework = homework_layout(notebook)
         otter_zip = next((out / "autograder").glob("*.zip"))
         wheel = _wheel(root, Path(tmp))
         _write_zip(otter_zip, zip_path, homework, wheel)

@@ -144,11 +144,12 @@ def test_otter_run_reference_full_blank_zero(built, tmp_path):
     assert all(score == 0 for score, _ in blank.values())
 
 
-def test_student_checks_pass_for_a_correct_notebook(built, tmp_path):
+def test_student_checks_pass_for_a_correct_notebook(built, tmp_path, monkeypatch):
     """The public tests, as `grader.check` runs them in a student's kernel."""
     template, _, solution = built
     folder = tmp_path / "student"
     (folder / "tests").mkdir(parents=True)
+    monkeypatch.chdir(folder)  # Otter logs each check to .OTTER_LOG in the working directory
     for path in (template.parent / "tests").glob("*.py"):
         (folder / "tests" / path.name).write_text(path.read_text())
     for name, notebook in [("solved", with_answers(with_main(load(template),
