@@ -832,7 +832,7 @@ def _error(given, expected, points, digits=_DIGITS):
 
 
 def compare_value(answer, reference) -> Verdict:
-    """Exact comparison by numerical evaluation; with x in the reference, as functions of x.
+    """Compare by high-precision numerical evaluation; with x in the reference, as functions of x.
 
     Both sides are evaluated with 60 digits (at seven points in [-3, 3] when x occurs).
     Agreement to 1e-40 (1e-9 at every point for functions of x) counts as equality.

@@ -15,6 +15,7 @@ import os
 import shutil
 import signal
 import sys
+import threading
 import time
 import zipfile
 from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
@@ -109,16 +110,24 @@ def is_done(entry, out_dir, zip_path):
 
 
 def grade_all(entries, zip_path, out_dir, workers, progress=None):
-    """Grade what is not done yet; return the keys graded in this run. Stops cleanly on Ctrl-C
-    or SIGTERM (what finished is kept) and re-raises KeyboardInterrupt."""
+    """Grade what is not done yet, `workers` at a time; return the keys graded in this run.
+    Stops cleanly on Ctrl-C or SIGTERM (what finished is kept) and raises KeyboardInterrupt."""
     out_dir = Path(out_dir)
     todo = [e for e in entries if not is_done(e, out_dir, zip_path)]
     progress = progress or Progress(len(entries), len(entries) - len(todo))
-    graded = []
+    graded, mine, started = [], threading.local(), []
+
+    def grade(entry):
+        worker = getattr(mine, "worker", None)
+        if worker is None or not worker.alive:
+            worker = mine.worker = local.Worker()
+            started.append(worker)
+        return local.grade(zip_path, entry.path, worker)
+
     previous = signal.signal(signal.SIGTERM, _interrupt)
     try:
         with ThreadPoolExecutor(workers or os.cpu_count() or 1) as pool:
-            pending = {pool.submit(local.grade, zip_path, e.path): e for e in todo}
+            pending = {pool.submit(grade, entry): entry for entry in todo}
             try:
                 while pending:
                     finished, _ = wait(pending, return_when=FIRST_COMPLETED)
@@ -135,6 +144,8 @@ def grade_all(entries, zip_path, out_dir, workers, progress=None):
                 raise KeyboardInterrupt() from None
     finally:
         signal.signal(signal.SIGTERM, previous)
+        for worker in started:
+            worker.close()
         progress.close()
     return graded
 

@@ -7,6 +7,7 @@ always, even when intake refuses the submission or grading fails. No Jupyter ker
 student code runs only in the sandbox, and nothing else needs executing.
 """
 
+import contextlib
 import json
 import os
 import sys
@@ -19,6 +20,7 @@ from .sandbox import Sandbox
 
 RESULTS_NAME = "results.json"
 REPORT_NAME = "sealed.json"
+OUTPUT_NAME = "output.txt"
 PLUGIN = "grader.otter_plugin.SealedGrading"
 DEFAULTS = {"step_timeout": 20, "submission_timeout": 240, "memory_mb": 3072, "extra_credit": []}
 
@@ -61,7 +63,8 @@ def run(autograder):
     autograder = Path(autograder).resolve()
     results = autograder / "results"
     results.mkdir(exist_ok=True)
-    (results / RESULTS_NAME).unlink(missing_ok=True)
+    for name in (RESULTS_NAME, REPORT_NAME):
+        (results / name).unlink(missing_ok=True)
     started = time.monotonic()
     try:
         homework = json.loads((autograder / "source" / "homework.json").read_text())
@@ -108,5 +111,20 @@ def write_results(autograder, report):
     path.with_suffix(".tmp").replace(path)
 
 
+def serve():
+    """Grade the autograder directories named on stdin, one per line, in this one process, and
+    answer `done DIR` on stdout after each: a batch pays for imports and the fork server once.
+    What each run prints goes to DIR/results/output.txt."""
+    for line in sys.stdin:
+        autograder = Path(line.strip())
+        with open(autograder / "results" / OUTPUT_NAME, "w") as out, \
+                contextlib.redirect_stdout(out), contextlib.redirect_stderr(out):
+            run(autograder)
+        print(f"done {autograder}", flush=True)
+
+
 if __name__ == "__main__":
-    run(sys.argv[1] if len(sys.argv) > 1 else "/autograder")
+    if sys.argv[1:] == ["--serve"]:
+        serve()
+    else:
+        run(sys.argv[1] if len(sys.argv) > 1 else "/autograder")

@@ -1,25 +1,29 @@
-"""Grade a submission on this machine exactly as Gradescope would, with dist/autograder.zip.
+"""Grade submissions on this machine exactly as Gradescope would, with dist/autograder.zip.
 
-The zip is unpacked into a Gradescope-style directory (source/, submission/, results/) and
-`python -m grader.gradescope` runs there in a child process with an overall time limit, so even a
-submission that brings the grader down leaves a results.json behind.
+Each submission gets a Gradescope-style directory (source/ from the zip, submission/, results/)
+and is graded there by `grader.gradescope.run`, the function the zip's run script calls. That runs
+in a Worker: a `python -m grader.gradescope --serve` process kept across submissions, so a batch
+pays for imports and the fork server once. A Worker that overruns its time limit is killed and the
+submission gets a results.json saying so; the next submission gets a fresh Worker.
 """
 
 import json
 import os
+import queue
 import shutil
 import signal
 import subprocess
 import sys
 import tempfile
 import threading
+import time
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from .gradescope import REPORT_NAME, RESULTS_NAME, plugin_settings
+from .gradescope import OUTPUT_NAME, REPORT_NAME, RESULTS_NAME, plugin_settings
 
-_running, _lock = set(), threading.Lock()
+_workers, _lock = set(), threading.Lock()
 
 
 @dataclass
@@ -35,8 +39,68 @@ class Stopped(Exception):
     """Grading was stopped from outside (see `stop_all`); nothing was graded."""
 
 
-def grade(zip_path, submission, timeout=None):
-    """Grade one submission: a .ipynb, a .zip, or a folder holding what the student uploaded."""
+class Worker:
+    """A grading process that grades one autograder directory after another."""
+
+    def __init__(self):
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "grader.gradescope", "--serve"], stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE, text=True, start_new_session=True)
+        self.lines, self.stopped = queue.Queue(), False
+        threading.Thread(target=self._read, daemon=True).start()
+        with _lock:
+            _workers.add(self)
+
+    def _read(self):
+        for line in self.process.stdout:
+            self.lines.put(line.strip())
+        self.lines.put(None)
+
+    def grade(self, autograder, limit):
+        """True if the directory was graded within `limit` seconds; False if this worker died
+        or overran (it is then killed and must not be used again)."""
+        self.process.stdin.write(f"{autograder}\n")
+        self.process.stdin.flush()
+        deadline = time.monotonic() + limit
+        while True:
+            try:
+                line = self.lines.get(timeout=max(0.0, deadline - time.monotonic()))
+            except queue.Empty:
+                line = None
+            if self.stopped:
+                raise Stopped()
+            if line == f"done {autograder}":
+                return True
+            if line is None:
+                self.close()
+                return False
+
+    def close(self):
+        try:
+            os.killpg(self.process.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        self.process.wait()
+        with _lock:
+            _workers.discard(self)
+
+    @property
+    def alive(self):
+        return self.process.poll() is None
+
+
+def stop_all():
+    """Kill every worker (for an interrupted batch): their submissions raise Stopped."""
+    with _lock:
+        workers = list(_workers)
+    for worker in workers:
+        worker.stopped = True
+        worker.close()
+
+
+def grade(zip_path, submission, worker=None, timeout=None):
+    """Grade one submission: a .ipynb, a .zip, or a folder holding what the student uploaded.
+    Uses `worker` if given and alive, else a Worker of its own."""
     submission = Path(submission)
     with tempfile.TemporaryDirectory(prefix="backprop-grade-") as tmp:
         autograder = Path(tmp) / "autograder"
@@ -53,51 +117,24 @@ def grade(zip_path, submission, timeout=None):
         plugin = plugin_settings(json.loads((autograder / "source" / "otter_config.json")
                                             .read_text()))
         limit = timeout or plugin["submission_timeout"] + 2 * plugin["step_timeout"] + 60
-        output, in_time = _run([sys.executable, "-m", "grader.gradescope", str(autograder)],
-                               limit)
-        results_path = autograder / "results" / RESULTS_NAME
-        if not results_path.exists():
+        own = worker is None or not worker.alive
+        worker = Worker() if own else worker
+        try:
+            in_time = worker.grade(autograder, limit)
+        finally:
+            if own:
+                worker.close()
+        results = autograder / "results"
+        output_path = results / OUTPUT_NAME
+        output = output_path.read_text() if output_path.exists() else ""
+        if not in_time:
             from .gradescope import write_failure
 
-            write_failure(autograder, "The autograder failed on this submission." if in_time
-                          else f"Grading did not finish within {limit} s.")
-        return Graded(submission, json.loads(results_path.read_text()),
-                      json.loads((autograder / "results" / REPORT_NAME).read_text()),
-                      output, plugin["extra_credit"])
-
-
-def _run(command, limit):
-    """Run a grading process; return (its output, whether it ended within `limit` seconds)."""
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                               text=True, start_new_session=True)
-    with _lock:
-        _running.add(process)
-    try:
-        output, in_time = process.communicate(timeout=limit)[0], True
-    except subprocess.TimeoutExpired:
-        _kill(process)
-        output, in_time = process.communicate()[0] + f"\nStopped after {limit} s.", False
-    finally:
-        with _lock:
-            _running.discard(process)
-    if getattr(process, "stopped", False):
-        raise Stopped()
-    return output, in_time
-
-
-def _kill(process):
-    try:
-        os.killpg(process.pid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
-
-
-def stop_all():
-    """Kill every grading run in progress (for an interrupted batch)."""
-    with _lock:
-        for process in _running:
-            process.stopped = True
-            _kill(process)
+            output += f"\nThe grading process stopped or overran its {limit} s."
+            write_failure(autograder, f"Grading did not finish within {limit} s.")
+        return Graded(submission, json.loads((results / RESULTS_NAME).read_text()),
+                      json.loads((results / REPORT_NAME).read_text()), output,
+                      plugin["extra_credit"])
 
 
 def write(graded, out_dir):

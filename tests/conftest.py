@@ -1,12 +1,12 @@
 """Shared fixtures: the autograder is built once per test session, into a temporary directory."""
 
-from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from pathlib import Path
 
 import nbformat
 import pytest
 
-from grader import build, local
+from grader import batch, build, local
 
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOK = build.NOTEBOOK
@@ -37,13 +37,10 @@ def grade_all(built, tmp_path_factory):
                 folder.mkdir(parents=True, exist_ok=True)
                 paths[name] = folder / NOTEBOOK
                 nbformat.write(item, paths[name])
-        def one(name):
-            graded = local.grade(zip_path, paths[name])
-            local.write(graded, out / "results" / name)
-            return graded
-
-        with ThreadPoolExecutor(2) as pool:
-            return dict(zip(paths, pool.map(one, paths)))
+        entries = [batch.Entry(name, path) for name, path in paths.items()]
+        batch.grade_all(entries, zip_path, out / "results", workers=2)
+        return {name: replace(batch.load(out / "results" / name), submission=path)
+                for name, path in paths.items()}
 
     return grade
 
