@@ -189,6 +189,17 @@ def build(name, template, engine, folder):
             'google.com/assets/colab-badge.svg" alt="Open In Colab"/></a>')
         notebook.cells.insert(0, badge)
         return write(notebook, folder)
+    if name == "edited_protected_cells":
+        notebook = copy.deepcopy(solved)
+        for cell in notebook.cells:
+            if cell.source.startswith("# Do not change the code in this cell.\nimport math"):
+                cell.source = cell.source.replace(
+                    "            self.gradient = self.gradient + upstream_gradient",
+                    "            self.gradient = upstream_gradient").replace(
+                    "        self.result = self.value", "        self.result = 0")
+            elif cell.source.startswith("# Do not change the code in this cell.\nx = Leaf"):
+                cell.source += "\nforward_algorithm = None"
+        return write(notebook, folder)
     if name == "renamed_notebook":
         return write(solved, folder, "my homework (final) v2.ipynb")
     if name == "nbformat_3":
@@ -253,6 +264,8 @@ EXPECT = {
     "no_main_code_marker": {"full": ALL, "says": r"0 cells starting with '# MAIN CODE'"},
     "two_main_code_cells": {"full": ALL, "says": r"2 cells starting with '# MAIN CODE'"},
     "colab_badge_on_top": {"full": ALL},
+    "edited_protected_cells": {"full": ALL, "says": r"cell under 'Exercise 2\.2.*' is missing or "
+                                                    r"was edited; grading used the original cell"},
     "renamed_notebook": {"full": ALL, "says": r"named my homework \(final\) v2\.ipynb"},
     "nbformat_3": {"full": ALL},
     "syntax_error_in_main": {"full": ANSWERS, "zero": ENGINE, "says": r"SyntaxError"},

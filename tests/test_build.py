@@ -14,7 +14,7 @@ import otter
 from conftest import NOTEBOOK, ROOT
 from notebooks import REFERENCE_ANSWERS, load, main_cell, reference_main, with_answers, with_main
 
-SEED = (ROOT.parent / "shared" / "seed" / "HW1.2_Backpropagation.txt")
+SEED = Path(__file__).parent / "data" / "HW1.2_Backpropagation.txt"  # the homework as given
 QUESTIONS = ["paper_calculus", "paper_forward", "paper_backward", "step1_forward",
              "step2_backward", "step3_add_mul", "step4_tensors", "step5_higher_order",
              "step6_matmul", "bigo_time", "bigo_memory"]
@@ -23,7 +23,7 @@ ENGINE_STEPS = QUESTIONS[3:9]
 
 
 def seed_text():
-    return SEED.read_text() if SEED.exists() else None
+    return SEED.read_text()
 
 
 def code_cells(notebook):
@@ -32,12 +32,10 @@ def code_cells(notebook):
 
 def test_main_cell_is_the_seed_stub(built):
     template, _, _ = built
-    text = seed_text() or ""
-    stub = text.split("In [None]:\n", 1)[1].split("\n\n### Step 1")[0].strip() if text else None
+    stub = seed_text().split("In [None]:\n", 1)[1].split("\n\n### Step 1")[0].strip()
     source = main_cell(load(template)).source
     assert source.splitlines()[0] == "# MAIN CODE"
-    if stub is not None:
-        assert source == stub
+    assert source == stub
     assert "BEGIN SOLUTION" not in source and "sorted_nodes" not in source
 
 
@@ -46,9 +44,8 @@ def test_protected_cells_are_verbatim_and_in_order(built):
     protected = [s for s in code_cells(load(template)) if s.startswith("# Do not change")]
     assert len(protected) == 7  # the provided code and the six step cells
     text = seed_text()
-    if text is not None:
-        positions = [text.index(source) for source in protected]
-        assert positions == sorted(positions)
+    positions = [text.index(source) for source in protected]
+    assert positions == sorted(positions)
 
 
 def test_markdown_follows_the_seed(built):
@@ -58,15 +55,14 @@ def test_markdown_follows_the_seed(built):
     notebook = load(template)
     markdown = "\n".join(c.source for c in notebook.cells if c.cell_type == "markdown")
     text = seed_text()
-    if text is not None:
-        for source in code_cells(notebook):
-            text = text.replace(source, "")
-        position = 0
-        for line in text.splitlines():
-            if line.strip() and "\\boxed" not in line and not line.startswith("In ["):
-                found = markdown.find(line, position)
-                assert found >= 0, f"missing or out of order: {line[:70]}"
-                position = found + len(line)
+    for source in code_cells(notebook):
+        text = text.replace(source, "")
+    position = 0
+    for line in text.splitlines():
+        if line.strip() and "\\boxed" not in line and not line.startswith("In ["):
+            found = markdown.find(line, position)
+            assert found >= 0, f"missing or out of order: {line[:70]}"
+            position = found + len(line)
     for url in ["https://colab.research.google.com/github/CS7150/CS7150-Homework-1/blob/main/"
                 "HW1.2_Backpropagation.ipynb",
                 "https://cs7150.baulab.info/2022-Fall/hw2/cosh-backprop.png",
