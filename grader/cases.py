@@ -116,23 +116,19 @@ def run_probe(source, name, namespace, inputs):
     This is the only code that calls student code during a check. It never raises: errors in the
     student's code come back as a message that says where they happened.
     """
-    missing = [n for n in _params(source, name) if namespace.get(n) is None]
+    probe = _compile_probe(source, name)
+    names = [p.name for p in inspect.signature(probe).parameters.values()
+             if p.kind is p.POSITIONAL_OR_KEYWORD]
+    missing = [n for n in names if namespace.get(n) is None]
     if missing:
         return json.dumps({"missing": missing})
     try:
-        probe = _compile_probe(source, name)
-        args = {n: namespace[n] for n in _params(source, name)}
-        value = probe(**args, **inputs)
+        value = probe(**{n: namespace[n] for n in names}, **inputs)
         return json.dumps({"value": plain.encode(value)}, allow_nan=True)
     except BaseException as error:  # student code may raise anything, SystemExit included
         if isinstance(error, KeyboardInterrupt):
             raise
         return json.dumps({"error": describe_error(error)})
-
-
-def _params(source, name):
-    return [p.name for p in inspect.signature(_compile_probe(source, name)).parameters.values()
-            if p.kind is p.POSITIONAL_OR_KEYWORD]
 
 
 _compiled = {}
@@ -153,7 +149,10 @@ def _compile_probe(source, name):
 def describe_error(error):
     """One paragraph for the student: what was raised, and where in their code."""
     kind = type(error).__name__
-    text = str(error).strip()
+    try:
+        text = str(error).strip()
+    except Exception:  # a student's exception class may not even print
+        text = ""
     if len(text) > 300:
         text = text[:300] + "..."
     where = _student_frame(error)

@@ -6,12 +6,13 @@ its parent, which trusts none of them.
 """
 
 import builtins
+import ctypes
 import json
 import os
 import resource
+import signal
 import sys
 import sysconfig
-import tempfile
 
 import torch  # noqa: F401  (loaded once in the fork server, shared by every child)
 
@@ -30,6 +31,7 @@ WRITE_EVENTS = ("os.remove", "os.rmdir", "os.mkdir", "os.rename", "os.link", "os
 # where grading directories, tests and reference notebooks live.
 SYSTEM_ROOTS = ("/usr/", "/etc/", "/dev/", "/sys/", "/lib/", "/lib64/")
 WRITE_FLAGS = os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_APPEND | os.O_TRUNC
+PR_SET_PDEATHSIG = 1
 
 
 def main(conn, job, limits):
@@ -48,7 +50,7 @@ def _confine(limits):
     for name, value in [("RLIMIT_AS", memory), ("RLIMIT_CPU", limits["cpu_seconds"]),
                         ("RLIMIT_FSIZE", 16 * 2**20), ("RLIMIT_CORE", 0)]:
         resource.setrlimit(getattr(resource, name), (value, value))
-    workdir = os.path.realpath(tempfile.mkdtemp(prefix="backprop-child-"))
+    workdir = os.path.realpath(limits["workdir"])
     if limits.get("uid") is not None:
         uid = limits["uid"]
         os.chown(workdir, uid, uid)
@@ -56,6 +58,8 @@ def _confine(limits):
         os.setgroups([])
         os.setgid(uid)
         os.setuid(uid)
+    # Die with the fork server: in its own session, this child would outlive a killed grader.
+    ctypes.CDLL(None).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
     os.chdir(workdir)
     os.environ.update(HOME=workdir, TMPDIR=workdir, MPLCONFIGDIR=workdir)
     null = os.open(os.devnull, os.O_RDWR)

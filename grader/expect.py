@@ -32,12 +32,6 @@ def describe(found):
     return repr(found)[:80]
 
 
-def _number(value):
-    if isinstance(value, torch.Tensor):
-        return f"{value.item():.6g}" if value.numel() == 1 else f"tensor of shape {tuple(value.shape)}"
-    return f"{value:.6g}"
-
-
 def close(found, expected, what, rtol=None, atol=None, hint=""):
     """`found` must equal `expected` (a number or a tensor) within tolerance."""
     hint = f" {hint}" if hint else ""
@@ -79,13 +73,6 @@ def _close_tensor(found, expected, what, rtol, atol, hint):
             f"{what} is wrong at {int(bad.sum())} of {want.numel()} entries; for example at "
             f"index {index} it should be {want[index].item():.6g} but it is "
             f"{got[index].item():.6g}.{hint}")
-
-
-def equal(found, expected, what, hint=""):
-    """Exact equality for counts and other plain values."""
-    if found != expected:
-        hint = f" {hint}" if hint else ""
-        raise AssertionError(f"{what} should be {expected!r}, but it is {describe(found)}.{hint}")
 
 
 def once_each(counts, what, pass_name):

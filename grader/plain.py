@@ -1,11 +1,10 @@
 """Plain data: what a probe returns, as JSON that any process can read without trusting it.
 
 Student code runs in one process and the verdict is decided in another, so every value crosses
-as JSON text. `encode` runs beside student code (it only has to describe values); `decode` runs in
-the judging process and validates everything, because the text may have been forged.
+as JSON. `encode` runs beside student code (it only has to describe values); `decode` runs in the
+judging process and validates everything, because the data may have been forged.
 """
 
-import json
 import math
 
 MAX_ITEMS = 200_000  # numbers per tensor or list: far above what any check needs
@@ -25,12 +24,10 @@ class Tagged(dict):
 
 def encode(value, depth=0):
     """Describe `value` with JSON types; tensors become {"$": "tensor", ...}."""
-    if value is None or isinstance(value, (bool, str)):
-        return value[:MAX_TEXT] if isinstance(value, str) else value
-    if isinstance(value, int) and type(value) in (int, bool):
+    if value is None or type(value) in (bool, int, float):
         return value
-    if type(value) is float:
-        return value
+    if isinstance(value, str):
+        return str.__str__(value)[:MAX_TEXT]
     if depth > MAX_DEPTH:
         return {"$": "object", "type": type(value).__name__}
     tensor = _as_tensor(value)
@@ -53,39 +50,17 @@ def encode(value, depth=0):
 
 
 def _as_tensor(value):
-    torch = _torch()
-    if torch is not None and isinstance(value, torch.Tensor):
+    import torch
+
+    if isinstance(value, torch.Tensor):
         return value
-    if type(value).__module__ == "numpy" and hasattr(value, "shape") and value.shape != ():
-        return torch.as_tensor(value) if torch is not None else None
+    if type(value).__module__ == "numpy" and getattr(value, "shape", ()) != ():
+        return torch.as_tensor(value)
     return None
 
 
-def _torch():
-    try:
-        import torch
-    except ImportError:  # pragma: no cover - torch is a dependency
-        return None
-    return torch
-
-
-def dumps(value):
-    return json.dumps(encode(value), allow_nan=True)
-
-
 class InvalidData(ValueError):
-    """The text did not describe values the way `encode` writes them."""
-
-
-def loads(text, max_bytes=64 << 20):
-    """Parse and validate probe output; tensors come back as torch tensors."""
-    if len(text) > max_bytes:
-        raise InvalidData("the output is too large")
-    try:
-        raw = json.loads(text)
-    except (ValueError, RecursionError) as error:
-        raise InvalidData(f"the output is not JSON ({error})") from None
-    return decode(raw)
+    """The data does not describe values the way `encode` writes them."""
 
 
 def decode(raw, depth=0):

@@ -43,14 +43,6 @@ def shared_chain(x, step, depth):
     return nodes
 
 
-def tensor(data, dtype="float64"):
-    """A tensor from JSON inputs, never requiring grad, so only the student's engine can
-    produce gradients."""
-    import torch
-
-    return torch.tensor(data, dtype=getattr(torch, dtype))
-
-
 def run_program(program, leaves, classes, forward_algorithm, backward_algorithm=None, one=None):
     """Build a program's graph with the student's classes and run the student's algorithms.
 

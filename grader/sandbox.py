@@ -11,9 +11,11 @@ import json
 import multiprocessing
 import os
 import random
+import shutil
 import signal
 import stat
 import sys
+import tempfile
 import time
 import types
 from contextlib import contextmanager
@@ -39,7 +41,8 @@ class Sandbox:
     def __init__(self, memory_mb=3072, workers=None):
         self.memory_mb = memory_mb
         self.workers = workers or os.cpu_count() or 1
-        self.separate_users = os.geteuid() == 0 and _readable_by_others(os.path.dirname(os.__file__))
+        stdlib = os.path.dirname(os.__file__)
+        self.separate_users = os.geteuid() == 0 and _readable_by_others(stdlib)
         self.context = multiprocessing.get_context("forkserver")
         self.context.set_forkserver_preload(["grader.child"])
 
@@ -62,7 +65,7 @@ class Sandbox:
         """Run `jobs`; each gets `timeout` seconds, and none starts after `deadline` (a
         time.monotonic() value). A job is not started when one of its cells already failed to
         finish loading in another job: it would only hang again."""
-        from . import child
+        from . import child  # imports torch: only where children are started
 
         runs = [JobRun() for _ in jobs]
         pending, running = list(range(len(jobs))), {}
@@ -81,13 +84,14 @@ class Sandbox:
                 receiver, sender = self.context.Pipe(duplex=False)
                 limits = {"memory_mb": self.memory_mb, "cpu_seconds": int(timeout) + 2,
                           "uid": random.randrange(200_000, 2_000_000_000)
-                          if self.separate_users else None}
+                          if self.separate_users else None,
+                          "workdir": tempfile.mkdtemp(prefix="backprop-child-")}
                 process = self.context.Process(target=child.main, args=(sender, jobs[i], limits),
                                                daemon=True)
                 with _main_module_hidden():
                     process.start()
                 sender.close()
-                running[i] = (process, receiver, limits["uid"], time.monotonic(),
+                running[i] = (process, receiver, limits, time.monotonic(),
                               len(jobs[i]["cases"]))
             if running:
                 self._step(runs, running, timeout)
@@ -97,13 +101,13 @@ class Sandbox:
         now = time.monotonic()
         soonest = min(entry[3] + timeout for entry in running.values())
         ready = wait([entry[1] for entry in running.values()], timeout=max(0.0, soonest - now))
-        for i, (process, receiver, uid, started, cases) in list(running.items()):
+        for i, (process, receiver, limits, started, cases) in list(running.items()):
             run = runs[i]
             if receiver in ready and not self._receive(receiver, run):
                 process.join(timeout=5)
-                self._finish(run, process, uid, started, cases, "finished")
+                self._finish(run, process, limits, started, cases, "finished")
             elif time.monotonic() >= started + timeout:
-                self._finish(run, process, uid, started, cases, "timeout",
+                self._finish(run, process, limits, started, cases, "timeout",
                              f"timed out after {timeout:g} s")
             else:
                 continue
@@ -114,26 +118,24 @@ class Sandbox:
         try:
             data = receiver.recv_bytes(MAX_OUTPUT - run.received)
             message = json.loads(data)
-            if not isinstance(message, dict):
-                raise ValueError("not an object")
         except EOFError:
             return False
         except (OSError, ValueError):
+            message = None
+        run.received += len(data) if message is not None else 0
+        if not _well_formed(message):
             run.status, run.detail = "garbled", "the grading process sent unreadable output"
-            return False
-        run.received += len(data)
-        if run.received > MAX_OUTPUT:
-            run.status, run.detail = "garbled", "the grading process sent too much output"
             return False
         run.messages.append(message)
         if "loading" in message:
-            run.loading = str(message["loading"])
+            run.loading = message["loading"]
         if "loaded" in message:
             run.loading = None
         return True
 
-    def _finish(self, run, process, uid, started, cases, status, detail=""):
-        _kill(process, uid)
+    def _finish(self, run, process, limits, started, cases, status, detail=""):
+        _kill(process, limits["uid"])
+        shutil.rmtree(limits["workdir"], ignore_errors=True)
         run.seconds = time.monotonic() - started
         if run.status == "garbled":
             return
@@ -149,6 +151,19 @@ class Sandbox:
             status, detail = "crashed", ("your code ended the grading process early (does it "
                                          "call exit(), quit() or os._exit()?)")
         run.status, run.detail = status, detail
+
+
+def _well_formed(message):
+    """The only messages a child sends (see grader.child._run); anything else is forged."""
+    if not isinstance(message, dict) or len(message) not in (1, 2):
+        return False
+    if set(message) == {"loading"}:
+        return isinstance(message["loading"], str)
+    if set(message) == {"loaded"}:
+        return isinstance(message["loaded"], list) and all(
+            isinstance(e, dict) and set(e) == {"cell", "error"}
+            and all(isinstance(v, str) for v in e.values()) for e in message["loaded"])
+    return set(message) == {"case", "outcome"} and type(message["case"]) is int
 
 
 def _readable_by_others(path):

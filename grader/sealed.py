@@ -128,9 +128,7 @@ def grade(notebook, questions, homework, sandbox, step_timeout, submission_timeo
 
 def _judge(question, job, run):
     loaded = next((m["loaded"] for m in run.messages if "loaded" in m), [])
-    failures = [f"{e['cell']} raised an error: {e['error']}" for e in loaded
-                if isinstance(e, dict) and isinstance(e.get("cell"), str)
-                and isinstance(e.get("error"), str)]
+    failures = [f"{e['cell']} raised an error: {e['error']}" for e in loaded]
     if failures:
         context = "\n".join(failures)
     elif job["cells"]:

@@ -11,6 +11,7 @@ a cell of its own; and a broken or hanging cell only costs the checks that need 
 import ast
 import builtins
 import re
+import symtable
 from dataclasses import dataclass, field
 
 PROTECTED_MARK = "# Do not change the code in this cell."
@@ -112,9 +113,18 @@ def _analyse(cell):
         cell.binds = {a or b for a, b in re.findall(pattern, cell.source, re.M)}
         return cell
     cell.binds = _bound(tree.body)
-    cell.uses = {node.id for node in ast.walk(tree)
-                 if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load)} - _BUILTINS
+    cell.uses = _global_uses(symtable.symtable(cell.source, cell.label, "exec")) - _BUILTINS
     return cell
+
+
+def _global_uses(table):
+    """Module-level names a cell reads, at top level or from inside its functions and classes
+    (a function's own locals and parameters are not module names)."""
+    uses = {s.get_name() for s in table.get_symbols()
+            if s.is_referenced() and (table.get_type() == "module" or s.is_global())}
+    for child in table.get_children():
+        uses |= _global_uses(child)
+    return uses
 
 
 def _bound(statements):
