@@ -12,7 +12,6 @@ import csv
 import hashlib
 import json
 import os
-import shutil
 import signal
 import sys
 import threading
@@ -24,7 +23,7 @@ from pathlib import Path
 
 import yaml
 
-from . import local
+from . import intake, local
 
 METADATA = "submission_metadata.yml"
 SUBMISSION_SUFFIXES = (".ipynb", ".zip")
@@ -45,8 +44,7 @@ def collect(inputs, unpack_dir):
         if item.is_file() and item.suffix == ".zip" and _is_export_zip(item):
             target = Path(unpack_dir) / item.stem
             if not target.exists():
-                with zipfile.ZipFile(item) as zf:
-                    _extract(zf, target)
+                intake.unzip(item, target, max_bytes=None)
             entries += _export_entries(target)
         elif item.is_dir() and list(item.glob(METADATA)) + list(item.glob(f"*/{METADATA}")):
             entries += _export_entries(item)
@@ -68,16 +66,6 @@ def _is_export_zip(path):
             return any(Path(n).name == METADATA for n in zf.namelist())
     except zipfile.BadZipFile:
         return False
-
-
-def _extract(zf, target):
-    for member in zf.infolist():
-        destination = (target / member.filename).resolve()
-        if member.is_dir() or not destination.is_relative_to(target.resolve()):
-            continue
-        destination.parent.mkdir(parents=True, exist_ok=True)
-        with zf.open(member) as source, open(destination, "wb") as out:
-            shutil.copyfileobj(source, out)
 
 
 def _export_entries(folder):

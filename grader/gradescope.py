@@ -39,14 +39,15 @@ def plugin_settings(config):
     return settings(entries[0][PLUGIN] if entries else None)
 
 
-def grade_directory(autograder, notebook, config):
+def grade_directory(autograder, notebook, config, messages=()):
     """Grade `notebook` (nbformat 4) with the zip unpacked in autograder/source; write and
-    return the sealed Report."""
+    return the sealed Report, with `messages` (from intake) first among its messages."""
     autograder = Path(autograder)
     source, results = autograder / "source", autograder / "results"
     sandbox = Sandbox(config["memory_mb"])
-    sandbox.warm_up()  # the fork server imports torch while this process loads the tests
-    from . import sealed
+    sandbox.warm_up()  # the fork server imports torch while this process loads the rest
+    from . import sealed  # imports Otter and torch
+
     if os.geteuid() == 0:  # children may run as other users: keep grading files to ourselves
         for private in (autograder, source, results, autograder / "submission"):
             if private.exists():
@@ -55,6 +56,7 @@ def grade_directory(autograder, notebook, config):
     questions = sealed.load_questions(source / "tests", homework["questions"])
     report = sealed.grade(notebook, questions, homework, sandbox, config["step_timeout"],
                           config["submission_timeout"])
+    report.messages[:0] = messages
     (results / REPORT_NAME).write_text(json.dumps(report.to_json(), indent=1))
     return report
 
@@ -71,8 +73,7 @@ def run(autograder):
         messages = intake.prepare(autograder / "submission", homework["notebook"])
         notebook = intake.read_notebook(autograder / "submission" / homework["notebook"])
         config = otter_config(autograder)
-        report = grade_directory(autograder, notebook, plugin_settings(config))
-        report.messages[:0] = messages
+        report = grade_directory(autograder, notebook, plugin_settings(config), messages)
         write_results(autograder, report)
     except intake.SubmissionError as error:
         write_failure(autograder, str(error))
