@@ -175,3 +175,24 @@ def test_otter_check_runs_in_the_template(built, tmp_path):
     assert done.returncode == 0, done.stderr
     ran = set(re.findall(r"^(\w+) results:", done.stdout, re.M))
     assert ran == set(QUESTIONS), done.stdout[-2000:]
+
+
+def test_assign_fails_loudly_when_the_reference_loses_points(tmp_path, capsys):
+    """A TA's edit that breaks the reference engine stops the build with an error."""
+    from grader import cli
+
+    (tmp_path / "reference").mkdir()
+    for name in ("setup.py", "grader"):
+        target = tmp_path / name
+        target.symlink_to(ROOT / name, target_is_directory=(ROOT / name).is_dir())
+    notebook = load(ROOT / "reference" / NOTEBOOK)
+    main = main_cell(notebook)
+    main.source = main.source.replace("return [self.gradient * self.input(1), "
+                                      "self.gradient * self.input(0)]",
+                                      "return [self.gradient * self.input(0), "
+                                      "self.gradient * self.input(1)]")
+    nbformat.write(notebook, tmp_path / "reference" / NOTEBOOK)
+    assert cli.main(["assign", "--root", str(tmp_path)]) == 1
+    errors = capsys.readouterr().err
+    assert "the reference solution lost points on step3_add_mul" in errors
+    assert "blank template earned" not in errors
