@@ -79,10 +79,9 @@ def test_interrupted_run_keeps_what_it_finished(graded_class):
 
 
 def test_resumed_run_grades_only_the_rest(graded_class):
-    code, out, err = graded_class["second"]
+    code, _, err = graded_class["second"]
     assert code == 0, err
-    done = len(graded_class["done_early"])
-    assert f"Graded {len(STUDENTS) - done} submission(s), {done} already graded" in out
+    assert {p.parent.name for p in graded_class["out"].glob("*/graded-with")} == set(STUDENTS)
     for key, mtime in graded_class["done_early"].items():
         path = graded_class["out"] / key / "results.json"
         assert path.stat().st_mtime_ns == mtime, f"{key} was graded twice"
