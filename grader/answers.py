@@ -281,18 +281,7 @@ class _Parser:
 
     def power(self):
         base = self.primary()
-        return self.raise_to(base, self.exponent()) if self.accept("^") else base
-
-    def exponent(self):
-        self.descend()
-        if self.accept("-"):
-            value = _mul(_MINUS_ONE, self.exponent())
-        elif self.accept("+"):
-            value = self.exponent()
-        else:
-            value = self.power()
-        self.depth -= 1
-        return value
+        return self.raise_to(base, self.unary()) if self.accept("^") else base
 
     def primary(self):
         token = self.next()
@@ -388,7 +377,7 @@ class _Parser:
         return args
 
     def function(self, name):
-        power = self.exponent() if self.accept("^") else None     # \log^2 n
+        power = self.unary() if self.accept("^") else None     # \log^2 n
         base = self.latex_argument() if name == "log" and self.accept("_") else None
         token = self.peek()
         if token is None:

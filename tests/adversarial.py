@@ -13,12 +13,10 @@ import zipfile
 
 import nbformat
 
-from notebooks import REFERENCE_ANSWERS, main_cell, with_answers, with_main
+from notebooks import (ANSWER_QUESTIONS, ENGINE_STEPS, QUESTIONS, REFERENCE_ANSWERS,
+                       main_cell, with_answers, with_main)
 
-ANSWERS = ["paper_calculus", "paper_forward", "paper_backward", "bigo_time", "bigo_memory"]
-ENGINE = ["step1_forward", "step2_backward", "step3_add_mul", "step4_tensors",
-          "step5_higher_order", "step6_matmul"]
-ALL = ANSWERS + ENGINE
+ANSWERS, ENGINE, ALL = ANSWER_QUESTIONS, ENGINE_STEPS, QUESTIONS
 MARKER = "/tmp/backprop-otter-log-payload-ran"
 
 

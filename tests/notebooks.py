@@ -5,6 +5,12 @@ import copy
 import nbformat
 
 MAIN_MARK = "# MAIN CODE"
+# The questions, in notebook order: five written-answer questions around six engine steps.
+QUESTIONS = ["paper_calculus", "paper_forward", "paper_backward", "step1_forward",
+             "step2_backward", "step3_add_mul", "step4_tensors", "step5_higher_order",
+             "step6_matmul", "bigo_time", "bigo_memory"]
+ENGINE_STEPS = QUESTIONS[3:9]
+ANSWER_QUESTIONS = [q for q in QUESTIONS if q not in ENGINE_STEPS]
 # Answers a correct student might type (other spellings than the reference's).
 REFERENCE_ANSWERS = {
     "dz_dx_formula": "sinh(x)", "fwd_a": "log 2", "fwd_b": "2", "fwd_c": "log 2",

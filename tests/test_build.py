@@ -12,13 +12,10 @@ import nbformat
 import otter
 
 from conftest import NOTEBOOK, ROOT
-from notebooks import REFERENCE_ANSWERS, load, main_cell, reference_main, with_answers, with_main
+from notebooks import (QUESTIONS, REFERENCE_ANSWERS, load, main_cell, reference_main,
+                       with_answers, with_main)
 
 SEED = Path(__file__).parent / "data" / "HW1.2_Backpropagation.txt"  # the homework as given
-QUESTIONS = ["paper_calculus", "paper_forward", "paper_backward", "step1_forward",
-             "step2_backward", "step3_add_mul", "step4_tensors", "step5_higher_order",
-             "step6_matmul", "bigo_time", "bigo_memory"]
-ENGINE_STEPS = QUESTIONS[3:9]
 
 
 

@@ -9,10 +9,8 @@ import pytest
 
 from conftest import report_cases, scores
 from engines import CORRECT, WRONG
-from notebooks import load, main_cell, reference_main, with_main
+from notebooks import ENGINE_STEPS, load, main_cell, reference_main, with_main
 
-ENGINE_STEPS = ["step1_forward", "step2_backward", "step3_add_mul", "step4_tensors",
-                "step5_higher_order", "step6_matmul"]
 STEP_POINTS = 5
 
 
