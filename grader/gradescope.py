@@ -70,8 +70,7 @@ def run(autograder):
     started = time.monotonic()
     try:
         homework = json.loads((autograder / "source" / "homework.json").read_text())
-        messages = intake.prepare(autograder / "submission", homework["notebook"])
-        notebook = intake.read_notebook(autograder / "submission" / homework["notebook"])
+        notebook, messages = intake.prepare(autograder / "submission", homework["notebook"])
         config = otter_config(autograder)
         report = grade_directory(autograder, notebook, plugin_settings(config), messages)
         write_results(autograder, report)

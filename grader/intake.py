@@ -23,8 +23,8 @@ class SubmissionError(Exception):
 
 
 def prepare(directory, notebook_name):
-    """Leave exactly one notebook, `notebook_name`, in `directory`; return messages saying
-    what was done, for the student."""
+    """Leave exactly one notebook, `notebook_name`, in `directory`; return it (nbformat 4)
+    and messages saying what was done, for the student."""
     directory = Path(directory)
     notes = []
     for archive in sorted(directory.glob("*.zip")):
@@ -59,7 +59,7 @@ def prepare(directory, notebook_name):
         if path != aside and path.suffix in (".ipynb", ".py") and path.is_file():
             shutil.move(str(path), aside / path.name)
     nbformat.write(notebook, directory / notebook_name)
-    return notes
+    return notebook, notes
 
 
 def read_notebook(path):
