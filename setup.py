@@ -5,7 +5,7 @@ setup(
     version="0.1.0",
     description="Otter-based autograder for the HW1.2 Backpropagation homework",
     packages=find_packages(include=["grader", "grader.*"]),
-    package_data={"grader": ["templates/*"]},
+    package_data={"grader.assign": ["templates/*"]},
     python_requires=">=3.10",
     install_requires=[
         "otter-grader[grading]>=7,<8",

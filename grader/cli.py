@@ -4,11 +4,11 @@ import argparse
 import sys
 from pathlib import Path
 
-from . import local
+from grader.classes import workers as local
 
 
 def assign(args):
-    from . import build
+    from grader.assign import build
 
     root = Path(args.root).resolve()
     zip_path = root / "dist" / "autograder.zip"
@@ -29,7 +29,7 @@ def assign(args):
 
 
 def grade(args):
-    from . import batch
+    from grader.classes import batch
 
     out = Path(args.out)
     entries = batch.collect(args.inputs, out / ".unpacked")
@@ -54,7 +54,7 @@ def grade(args):
 
 
 def report(args):
-    from . import report as class_report
+    from grader.classes import report as class_report
 
     out = Path(args.out or Path(args.graded) / "report")
     page = class_report.write(Path(args.graded), out)

@@ -15,8 +15,8 @@ import time
 import traceback
 from pathlib import Path
 
-from . import intake
-from .sandbox import Sandbox
+from grader.submission import intake
+from grader.sealed.sandbox import Sandbox
 
 RESULTS_NAME = "results.json"
 REPORT_NAME = "sealed.json"
@@ -46,7 +46,7 @@ def grade_directory(autograder, notebook, config, messages=()):
     source, results = autograder / "source", autograder / "results"
     sandbox = Sandbox(config["memory_mb"])
     sandbox.warm_up()  # the fork server imports torch while this process loads the rest
-    from . import sealed  # imports Otter and torch
+    from grader.sealed import grade as sealed  # imports Otter and torch
 
     if os.geteuid() == 0:  # children may run as other users: keep grading files to ourselves
         for private in (autograder, source, results, autograder / "submission"):
@@ -91,7 +91,7 @@ def run(autograder):
 
 def write_failure(autograder, message):
     """Results with every question at zero and `message` as the reason."""
-    from . import sealed
+    from grader.sealed import grade as sealed
 
     source = Path(autograder) / "source"
     homework = json.loads((source / "homework.json").read_text())
@@ -103,7 +103,7 @@ def write_failure(autograder, message):
 
 
 def write_results(autograder, report):
-    from .feedback import gradescope_json  # imports Otter: only needed once grading is done
+    from grader.otter_results import gradescope_json  # imports Otter: only needed once grading is done
 
     output = gradescope_json(report, otter_config(autograder))
     path = Path(autograder) / "results" / RESULTS_NAME

@@ -17,9 +17,9 @@ from pathlib import Path
 import nbformat
 from otter.plugins import AbstractOtterPlugin
 
-from .cases import STUB_FLAG
-from .feedback import install
-from .gradescope import grade_directory, settings
+from grader.authoring.cases import STUB_FLAG
+from grader.otter_results import install
+from grader.gradescope import grade_directory, settings
 
 
 class SealedGrading(AbstractOtterPlugin):

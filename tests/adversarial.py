@@ -63,10 +63,10 @@ builtins.isinstance = lambda *args: True
 builtins.AssertionError = type("Nothing", (Exception,), {})
 ''',
     "patch_grader_package": '''
-import grader.cases, grader.expect
-grader.expect.close = lambda *args, **kwargs: None
-grader.expect.program_matches = lambda *args, **kwargs: None
-grader.cases.CaseSpec.verdict = lambda *args, **kwargs: None
+import grader.authoring.cases, grader.authoring.checks
+grader.authoring.checks.close = lambda *args, **kwargs: None
+grader.authoring.checks.program_matches = lambda *args, **kwargs: None
+grader.authoring.cases.CaseSpec.verdict = lambda *args, **kwargs: None
 ''',
 }
 

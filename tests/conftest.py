@@ -6,7 +6,9 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from grader import batch, build, local
+from grader.assign import build
+from grader.classes import batch
+from grader.classes import workers as local
 
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOK = build.NOTEBOOK

@@ -7,14 +7,14 @@ points = None
 
 @test_case(points=0, hidden=False)
 def test_answers_are_readable(env):
-    from grader.cases import case
+    from grader.authoring.cases import case
 
     def probe(T_run, T_forward, T_backward, T_backward_W1):
         return [T_run, T_forward, T_backward, T_backward_W1]
 
     def judge(found):
         from grader.answers import readable_bigo
-        from grader.expect import answer_readable
+        from grader.authoring.checks import answer_readable
         for name, answer in zip(['T_run', 'T_forward', 'T_backward', 'T_backward_W1'], found):
             answer_readable(answer, name, readable_bigo)
     case(env, probe, judge)

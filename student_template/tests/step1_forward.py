@@ -7,7 +7,7 @@ points = None
 
 @test_case(points=1, hidden=False)
 def test_cosh_at_log2(env):
-    from grader.cases import case
+    from grader.authoring.cases import case
 
     def probe(Leaf, Exp, Mean, forward_algorithm):
         import math
@@ -17,7 +17,7 @@ def test_cosh_at_log2(env):
         return cosh_x.result
 
     def judge(found):
-        from grader.expect import close
+        from grader.authoring.checks import close
         import math
         close(found, math.cosh(math.log(2)), 'cosh_x.result with x = log 2', hint='forward_algorithm should call forward() on every node, inputs before outputs.')
     case(env, probe, judge)

@@ -7,7 +7,7 @@ points = None
 
 @test_case(points=1, hidden=False)
 def test_sinh_at_log2(env):
-    from grader.cases import case
+    from grader.authoring.cases import case
 
     def probe(Leaf, Exp, Mean, forward_algorithm, backward_algorithm):
         import math
@@ -18,7 +18,7 @@ def test_sinh_at_log2(env):
         return x.gradient
 
     def judge(found):
-        from grader.expect import close
+        from grader.authoring.checks import close
         import math
         close(found, math.sinh(math.log(2)), 'x.gradient for cosh_x with x = log 2', hint='The derivative of cosh is sinh.')
     case(env, probe, judge)

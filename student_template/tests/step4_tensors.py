@@ -7,7 +7,7 @@ points = None
 
 @test_case(points=1, hidden=False)
 def test_polynomial_on_linspace(env):
-    from grader.cases import case
+    from grader.authoring.cases import case
 
     def probe(Leaf, forward_algorithm, backward_algorithm):
         import torch
@@ -22,7 +22,7 @@ def test_polynomial_on_linspace(env):
         return {'y': yy.result, 'dydx': xx.gradient}
 
     def judge(found):
-        from grader.expect import close
+        from grader.authoring.checks import close
         import torch
         x = torch.linspace(-2.0, 3.0, 25)
         close(found['y'], x ** 4 - 2 * x ** 3 + 3 * x ** 2 - 4 * x + 5, 'yy.result')

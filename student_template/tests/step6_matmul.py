@@ -7,7 +7,7 @@ points = None
 
 @test_case(points=1, hidden=False)
 def test_matmul_against_pytorch(env):
-    from grader.cases import case
+    from grader.authoring.cases import case
     data = {'A': [[1.0, 1.0], [0.0, 1.0]], 'B': [[1.0, 2.0, 1.0], [0.0, 1.0, 1.0]], 'C': [[3.0, 0.0, 1.0], [1.0, 2.0, 3.0]]}
 
     def probe(Leaf, forward_algorithm, backward_algorithm, *, data):
@@ -20,7 +20,7 @@ def test_matmul_against_pytorch(env):
         return {name: node.gradient for name, node in zip('ABC', [A, B, C])}
 
     def judge(found, data):
-        from grader.expect import close
+        from grader.authoring.checks import close
         import torch
         A, B, C = [torch.tensor(data[name], requires_grad=True) for name in 'ABC']
         ((A @ B - C) ** 2).sum().backward()

@@ -11,7 +11,9 @@ import re
 from collections import Counter
 from pathlib import Path
 
-from . import batch, local
+from grader.classes import batch
+
+from grader.classes import workers as local
 
 
 def collect(graded_dir):

@@ -9,7 +9,7 @@ import math
 
 import torch
 
-from .plain import Tagged
+from grader.authoring.codec import Tagged
 
 
 def _rtol(dtype):
@@ -100,7 +100,7 @@ def program_matches(found, program, leaves, one=1.0, results=True, gradients=Tru
 
     `found` is what `grader.probing.run_program` returned for the same program and leaves.
     """
-    from .programs import line_of, reference
+    from grader.authoring.programs import line_of, reference
 
     want_results, want_gradients = reference(program, leaves, one=one)
     context = context or _leaves_text(leaves)
@@ -127,7 +127,7 @@ def _leaves_text(leaves):
 
 def derivatives_match(found, program, leaves, wrt, order, context=""):
     """Derivatives of order 1..`order` from `grader.probing.higher_derivatives`."""
-    from .programs import derivatives
+    from grader.authoring.programs import derivatives
 
     context = context or _leaves_text(leaves)
     names = ["first", "second", "third", "fourth"]

@@ -8,7 +8,7 @@ A test in the reference notebook is an Otter exception-based test function that 
   name, like Otter's own convention; its keyword-only parameters receive `inputs`. It is shipped as
   source text, so it may use only its parameters, builtins, `math`, `torch` and what it imports.
 - `judge(found, **inputs)` computes what is expected and raises AssertionError with a message for
-  the student when `found` is wrong (the helpers in `grader.expect` do this).
+  the student when `found` is wrong (the helpers in `grader.authoring.checks` do this).
 
 In the student's kernel (`grader.check`, `otter check`) both halves run in-process. The sealed
 grader passes a `Collector` as `env`: it takes the spec, runs the probe in a sandboxed child and the
@@ -26,7 +26,7 @@ import traceback
 from dataclasses import dataclass, field
 from typing import Callable
 
-from . import plain
+from grader.authoring import codec
 
 PROBE_FILENAME = "<probe>"
 PROVIDED_FILENAME = "<provided cell>"
@@ -76,13 +76,13 @@ class Collector(dict):
 def read_outcome(raw):
     """Validate an outcome that crossed from another process (see `run_probe`)."""
     if isinstance(raw, dict) and set(raw) == {"value"}:
-        return {"value": plain.decode(raw["value"])}
+        return {"value": codec.decode(raw["value"])}
     if isinstance(raw, dict) and set(raw) == {"error"} and isinstance(raw["error"], str):
         return {"error": raw["error"][:3000]}
     if (isinstance(raw, dict) and set(raw) == {"missing"} and isinstance(raw["missing"], list)
             and all(isinstance(n, str) for n in raw["missing"])):
         return {"missing": [n[:100] for n in raw["missing"][:50]]}
-    raise plain.InvalidData("unexpected outcome")
+    raise codec.InvalidData("unexpected outcome")
 
 
 def case(env, probe, judge, **inputs):
@@ -124,7 +124,7 @@ def run_probe(source, name, namespace, inputs):
         return json.dumps({"missing": missing})
     try:
         value = probe(**{n: namespace[n] for n in names}, **inputs)
-        return json.dumps({"value": plain.encode(value)}, allow_nan=True)
+        return json.dumps({"value": codec.encode(value)}, allow_nan=True)
     except BaseException as error:  # student code may raise anything, SystemExit included
         if isinstance(error, KeyboardInterrupt):
             raise

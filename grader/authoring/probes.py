@@ -52,7 +52,7 @@ def run_program(program, leaves, classes, forward_algorithm, backward_algorithm=
     """
     import torch
 
-    from .programs import build, leaf_value, names
+    from grader.authoring.programs import build, leaf_value, names
 
     nodes = build(program, leaves, classes)
     output = nodes[names(program, leaves)[-1]]
@@ -78,7 +78,7 @@ def higher_derivatives(program, leaves, wrt, order, Leaf, forward_algorithm, bac
     """
     import torch
 
-    from .programs import build, names
+    from grader.authoring.programs import build, names
 
     nodes = build(program, leaves, {"Leaf": Leaf, **(classes or {})})
     top = nodes[names(program, leaves)[-1]]

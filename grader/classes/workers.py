@@ -21,7 +21,7 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from .gradescope import OUTPUT_NAME, REPORT_NAME, RESULTS_NAME, plugin_settings
+from grader.gradescope import OUTPUT_NAME, REPORT_NAME, RESULTS_NAME, plugin_settings
 
 _workers, _lock = set(), threading.Lock()
 
@@ -128,7 +128,7 @@ def grade(zip_path, submission, worker=None, timeout=None):
         output_path = results / OUTPUT_NAME
         output = output_path.read_text() if output_path.exists() else ""
         if not in_time:
-            from .gradescope import write_failure
+            from grader.gradescope import write_failure
 
             output += f"\nThe grading process stopped or overran its {limit} s."
             write_failure(autograder, f"Grading did not finish within {limit} s.")

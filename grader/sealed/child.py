@@ -16,7 +16,10 @@ import sysconfig
 
 import torch  # noqa: F401  (loaded once in the fork server, shared by every child)
 
-from .cases import PROVIDED_FILENAME, describe_error, run_probe
+import grader.authoring.probes  # noqa: F401  (probes import these after confinement)
+import grader.authoring.programs  # noqa: F401
+
+from grader.authoring.cases import PROVIDED_FILENAME, describe_error, run_probe
 
 # What student code may not do. The audit hook below enforces it in every child; it is the only
 # wall where the grader cannot run children as users of their own (not root, or a Python

@@ -36,7 +36,7 @@ class JobRun:
 
 
 class Sandbox:
-    """Runs jobs (see `grader.child`) in parallel, `workers` at a time."""
+    """Runs jobs (see `grader.sealed.child`) in parallel, `workers` at a time."""
 
     def __init__(self, memory_mb=3072, workers=None):
         self.memory_mb = memory_mb
@@ -44,7 +44,7 @@ class Sandbox:
         stdlib = os.path.dirname(os.__file__)
         self.separate_users = os.geteuid() == 0 and _readable_by_others(stdlib)
         self.context = multiprocessing.get_context("forkserver")
-        self.context.set_forkserver_preload(["grader.child"])
+        self.context.set_forkserver_preload(["grader.sealed.child"])
 
     @property
     def isolation(self):
@@ -65,7 +65,7 @@ class Sandbox:
         """Run `jobs`; each gets `timeout` seconds, and none starts after `deadline` (a
         time.monotonic() value). A job is not started when one of its cells already failed to
         finish loading in another job: it would only hang again."""
-        from . import child  # imports torch: only where children are started
+        from grader.sealed import child  # imports torch: only where children are started
 
         runs = [JobRun() for _ in jobs]
         pending, running = list(range(len(jobs))), {}
@@ -154,7 +154,7 @@ class Sandbox:
 
 
 def _well_formed(message):
-    """The only messages a child sends (see grader.child._run); anything else is forged."""
+    """The only messages a child sends (see grader.sealed.child._run); anything else is forged."""
     if not isinstance(message, dict) or len(message) not in (1, 2):
         return False
     if set(message) == {"loading"}:

@@ -11,9 +11,9 @@ from pathlib import Path
 
 from otter.test_files.exception_test import ExceptionTestFile
 
-from .cases import Collector, read_outcome
-from .plain import InvalidData
-from .submission import from_notebook
+from grader.authoring.cases import Collector, read_outcome
+from grader.authoring.codec import InvalidData
+from grader.submission.cells import from_notebook
 
 
 @dataclass
@@ -81,7 +81,7 @@ class Report:
 
 
 def load_questions(tests_dir, order=()):
-    """Read Otter test files and collect each case's probe and judge (see grader.cases).
+    """Read Otter test files and collect each case's probe and judge (see grader.authoring.cases).
 
     Questions named in `order` come first, in that order."""
     order = list(order)
@@ -95,7 +95,7 @@ def load_questions(tests_dir, order=()):
             test.body.call_func(collector)
             if len(collector.specs) != 1:
                 raise ValueError(f"{path.name}: {test.body.test_func.__name__} must end with one "
-                                 "call of grader.cases.case(env, probe, judge, ...)")
+                                 "call of grader.authoring.cases.case(env, probe, judge, ...)")
             name = test.body.test_func.__name__.removeprefix("test_").replace("_", " ")
             cases.append(Case(name, test.points, test.hidden, collector.specs[0]))
         questions.append(Question(test_file.name, cases))

@@ -18,7 +18,7 @@ from pathlib import Path
 import nbformat
 from otter.assign import main as otter_assign
 
-from .submission import PROTECTED_MARK, Cell, _analyse
+from grader.submission.cells import PROTECTED_MARK, Cell, _analyse
 
 NOTEBOOK = "HW1.2_Backpropagation.ipynb"
 TORCH = "torch==2.13.0+cpu"

@@ -24,7 +24,8 @@ from pathlib import Path
 
 import yaml
 
-from . import intake, local
+from grader.classes import workers as local
+from grader.submission import intake
 
 METADATA = "submission_metadata.yml"
 SUBMISSION_SUFFIXES = (".ipynb", ".zip")
