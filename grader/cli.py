@@ -4,60 +4,74 @@ import argparse
 import sys
 from pathlib import Path
 
+from grader import project
 from grader.classes import workers as local
 
 
 def assign(args):
     from grader.assign import build
 
-    root = Path(args.root).resolve()
-    zip_path = root / "dist" / "autograder.zip"
-    template, solution = build.build(root, zip_path=zip_path)
-    print(f"Wrote {template.parent} and {zip_path}\n")
-    reference, blank = local.grade(zip_path, solution), local.grade(zip_path, template)
-    for graded, name in [(reference, "reference"), (blank, "template")]:
-        local.write(graded, root / "dist" / "graded" / name)
-    print("Reference solution\n" + local.table(reference) + "\n")
-    print("Blank student template\n" + local.table(blank) + "\n")
-    problems = [f"the reference solution lost points on {name}"
-                for name, (score, most) in local.scores(reference).items() if score < most]
-    problems += [f"the blank template earned points on {name}"
-                 for name, (score, _) in local.scores(blank).items() if score > 0]
-    for problem in problems:
-        print(f"ERROR: {problem}", file=sys.stderr)
-    return 1 if problems else 0
+    outcome = build.assign(Path(args.root))
+    print(outcome.tables())
+    if not outcome.ok:
+        for problem in outcome.problems:
+            print(f"ERROR: {problem}", file=sys.stderr)
+        print(f"Nothing was written: {outcome.template.parent} and {outcome.zip_path} are "
+              "unchanged.", file=sys.stderr)
+        return 1
+    print(f"Wrote {outcome.template.parent} and {outcome.zip_path}")
+    return 0
 
 
 def grade(args):
-    from grader.classes import batch
+    from grader.classes import batch, tables
 
+    try:  # before anything is unpacked or graded
+        zip_path = project.find_zip(args.zip)
+    except project.MissingZip as error:
+        print(f"backprop-grader grade: {error}", file=sys.stderr)
+        return 2
+    missing = [item for item in args.inputs if not Path(item).exists()]
+    if missing:
+        print(f"backprop-grader grade: no such file or folder: {', '.join(missing)}",
+              file=sys.stderr)
+        return 2
     out = Path(args.out)
-    entries = batch.collect(args.inputs, out / ".unpacked")
+    entries = batch.find_submissions(args.inputs, out / ".unpacked")
     if not entries:
         print("No submissions found.", file=sys.stderr)
         return 1
     try:
-        graded = batch.grade_all(entries, args.zip, out, args.workers)
+        graded = batch.grade_all(entries, zip_path, out, args.workers)
     except KeyboardInterrupt:
-        batch.write_csv(entries, out, args.zip, out / "scores.csv")
-        done = sum(batch.is_done(e, out, args.zip) for e in entries)
+        batch.write_csv(entries, out, zip_path, out / "scores.csv")
+        done = sum(batch.is_done(e, out, zip_path) for e in entries)
         print(f"\nInterrupted with {done} of {len(entries)} graded; run the same command again "
               "to grade the rest.", file=sys.stderr)
         return 130
-    batch.write_csv(entries, out, args.zip, out / "scores.csv")
+    batch.write_csv(entries, out, zip_path, out / "scores.csv")
+    reports = [batch.load(out / entry.key).report for entry in entries]
     if len(entries) <= 3:
-        for entry in entries:
-            print(local.table(batch.load(out / entry.key)) + "\n")
-    print(f"Graded {len(graded)} submission(s), {len(entries) - len(graded)} already graded. "
-          f"Scores: {out / 'scores.csv'}; feedback: {out}/<submission>/feedback.txt")
+        for entry, report in zip(entries, reports):
+            print(tables.table(report, entry.key, staff=True) + "\n")
+    flagged = sum(tables.status(r) != "graded" for r in reports)
+    print(f"Graded {len(graded)} submission(s), {len(entries) - len(graded)} already graded"
+          + (f"; {flagged} flagged or not graded (see the status and flags columns)"
+             if flagged else "") + f".\nScores: {out / 'scores.csv'}; "
+          f"feedback: {out}/<submission>/feedback.txt; zip: {zip_path}")
     return 0
 
 
 def report(args):
     from grader.classes import report as class_report
 
-    out = Path(args.out or Path(args.graded) / "report")
-    page = class_report.write(Path(args.graded), out)
+    graded = Path(args.graded)
+    if not list(graded.glob("*/graded-with")):
+        print(f"backprop-grader report: {graded} holds no graded submissions (the --out folder "
+              "of `backprop-grader grade`).", file=sys.stderr)
+        return 2
+    out = Path(args.out or graded / "report")
+    page = class_report.write(graded, out)
     print(f"Wrote {page} and its plots in {out}")
     return 0
 
@@ -65,19 +79,31 @@ def report(args):
 def main(argv=None):
     parser = argparse.ArgumentParser(prog="backprop-grader", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
+    root = project.root()
     p = commands.add_parser("assign", help="build student_template/ and dist/autograder.zip, "
                                            "then grade the reference and the blank template")
-    p.add_argument("--root", default=".", help="the project directory (default: .)")
+    p.add_argument("--root", default=str(root or "."),
+                   help="the project directory (default: the project of this package, "
+                        f"{root or '.'})")
     p.set_defaults(run=assign)
-    p = commands.add_parser("grade", help="grade submissions: notebooks, zips, folders of them, "
-                                          "or Gradescope export zips/folders")
-    p.add_argument("inputs", nargs="+")
-    p.add_argument("--zip", default="dist/autograder.zip", help="the autograder zip")
-    p.add_argument("--out", default="graded", help="where results go (default: graded/)")
+    p = commands.add_parser(
+        "grade", help="grade submissions: notebooks, zips, folders of them, or Gradescope "
+                      "export zips/folders",
+        description="Grade submissions exactly as Gradescope does, in parallel; write "
+                    "OUT/<submission>/ (results.json, sealed.json, feedback.txt, output.txt) "
+                    "and OUT/scores.csv. Run it again to grade only what is new or changed.")
+    p.add_argument("inputs", nargs="+", help="notebooks, submission zips, folders of them, or "
+                                             "Gradescope export zips or folders")
+    p.add_argument("--zip", help="the autograder zip (default: dist/autograder.zip of the project "
+                                 f"this package runs from, {(root or Path('.')) / project.ZIP}, "
+                                 "else ./dist/autograder.zip)")
+    p.add_argument("--out", default="graded", help="where results go (default: graded/ in the "
+                                                   "current directory)")
     p.add_argument("--workers", type=int, default=None,
                    help="submissions graded at once (default: one per core)")
     p.set_defaults(run=grade)
-    p = commands.add_parser("report", help="an HTML report on a graded class")
+    p = commands.add_parser("report", help="an HTML report on a graded class",
+                            description="Write report.html (self-contained) and its plots.")
     p.add_argument("graded", help="the output folder of `grade`")
     p.add_argument("--out", help="where the report goes (default: GRADED/report)")
     p.set_defaults(run=report)

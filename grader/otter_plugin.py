@@ -4,13 +4,15 @@ Gradescope and `backprop-grader grade` call grader.gradescope directly. Otter's 
 does not run the zip's script; it runs tests in the student's kernel, where student code can
 replace the checks. Listed in otter_config.json, this plugin takes Otter's grading events instead:
 
-- before_grading: delete any .OTTER_LOG before Otter unpickles it;
+- before_grading: delete every submitted file but the notebook (a .OTTER_LOG Otter would
+  unpickle, a package its kernel would import);
 - before_execution: start the sealed grading (grader.gradescope.grade_directory) and hand Otter a
   placeholder notebook without a line of student code to execute;
 - after_grading: replace Otter's results with the sealed verdicts;
 - generate_report: notes for course staff, printed in the autograder output.
 """
 
+import shutil
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -19,27 +21,41 @@ from otter.plugins import AbstractOtterPlugin
 
 from grader.authoring.cases import STUB_FLAG
 from grader.otter_results import install
-from grader.gradescope import grade_directory, settings
+from grader.gradescope import failure_report, grade_directory, settings
+
+# Otter's kernel runs only the placeholder: never the kernel a submission names.
+KERNELSPEC = {"name": "python3", "display_name": "Python 3", "language": "python"}
 
 
 class SealedGrading(AbstractOtterPlugin):
 
     def before_grading(self, config):
-        for log in Path(self.submission_path).parent.rglob(".OTTER_LOG"):
-            log.unlink()
+        """Leave only the notebook in the submission folder: Otter's kernel runs there, and a
+        submitted file (a .OTTER_LOG Otter would unpickle, a grader/ package it would import)
+        must never run."""
+        notebook = Path(self.submission_path).resolve()
+        for path in notebook.parent.iterdir():
+            if path != notebook:
+                shutil.rmtree(path) if path.is_dir() and not path.is_symlink() else path.unlink()
 
     def before_execution(self, submission):
         """Grade in the background while Otter executes the placeholder notebook."""
-        autograder = Path(self.submission_path).resolve().parent.parent
+        self.autograder = Path(self.submission_path).resolve().parent.parent
         self.grading = ThreadPoolExecutor(1).submit(
-            grade_directory, autograder, submission, settings(self.plugin_config))
+            grade_directory, self.autograder, submission, settings(self.plugin_config))
         placeholder = nbformat.v4.new_notebook(
             cells=[nbformat.v4.new_code_cell(f"{STUB_FLAG} = True")])
-        placeholder.metadata = submission.get("metadata", {})
+        placeholder.metadata = {"kernelspec": KERNELSPEC, "language_info": {"name": "python"}}
         return placeholder
 
     def after_grading(self, results):
-        self.report = self.grading.result()
+        try:
+            self.report = self.grading.result()
+        except Exception as error:  # noqa: BLE001 - results are written whatever goes wrong
+            self.report = failure_report(
+                self.autograder, "The autograder failed on this submission; this is not a "
+                "problem with your work. Please tell course staff.",
+                f"{type(error).__name__}: {error}")
         install(self.report, results)
 
     def generate_report(self):

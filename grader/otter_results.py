@@ -1,4 +1,9 @@
-"""A sealed Report in Otter's terms: GradingResults, and from them Gradescope's results.json."""
+"""A sealed Report in Otter's terms: GradingResults, and from them Gradescope's results.json.
+
+Extra credit follows Gradescope's convention: an extra-credit question's entry has a maximum of 0
+and its points on top, so the points possible are the regular total everywhere (Gradescope,
+`otter run`, `backprop-grader`), and the score is the regular score plus the extra credit.
+"""
 
 from otter.run import AutograderConfig
 from otter.test_files import GradingResults
@@ -19,9 +24,17 @@ def gradescope_json(report, otter_config):
     results = GradingResults([])
     install(report, results)
     output = results.to_gradescope_dict(AutograderConfig(otter_config))
-    if report.error:
-        output["score"] = 0
+    regular, _, extra = report.totals()
+    output["score"] = 0 if report.error else regular + extra
     return output
+
+
+class _ExtraCredit(ExceptionTestFile):
+    """A question whose points come on top of the regular total."""
+
+    @property
+    def possible(self):
+        return 0
 
 
 def _test_file(question):
@@ -31,7 +44,7 @@ def _test_file(question):
         cases.append(test)
         message = "✅ passed" if case.passed else "❌ " + case.message
         outcomes.append(TestCaseResult(test, message, case.passed))
-    test_file = ExceptionTestFile(question.name, f"tests/{question.name}.py", cases,
-                                  all_or_nothing=False)
+    kind = _ExtraCredit if question.extra_credit else ExceptionTestFile
+    test_file = kind(question.name, f"tests/{question.name}.py", cases, all_or_nothing=False)
     test_file.test_case_results = outcomes
     return test_file

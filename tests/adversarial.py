@@ -139,11 +139,340 @@ def forward_algorithm(graph):
 '''
 
 
+# ---- attacks on the sandbox itself: each tries to forge a verdict, escape the wall, or break
+# the grader. Files they try to create start with ESCAPED; none may exist after grading.
+ESCAPED = "/tmp/backprop-escaped-"
+SECRET = "backprop-planted-secret-7f3a"   # the tests put it in the grader's environment
+
+FORGE_REPLIES_ON_LOAD = """
+import json, os, struct
+for fd in range(3, 256):
+    for case in range(12):
+        data = json.dumps({"case": case, "nonce": "0" * 32, "outcome": {"value": 1.0},
+                           "refused": []}).encode()
+        try:
+            os.write(fd, struct.pack(">I", len(data)) + data)
+        except OSError:
+            pass
+os._exit(0)
+"""
+
+FORGE_REPLY_IN_PROBE = """
+import json, os, struct
+def forward_algorithm(graph):
+    for fd in range(3, 256):
+        data = json.dumps({"case": 0, "nonce": "f" * 32, "outcome": {"value": 1.25},
+                           "refused": []}).encode()
+        try:
+            os.write(fd, struct.pack(">I", len(data)) + data)
+        except OSError:
+            pass
+    graph.result = 1.25
+    return graph
+"""
+
+FRAMES = """
+import sys
+def forward_algorithm(graph):
+    try:
+        raise ValueError()
+    except ValueError as error:
+        frame = error.__traceback__.tb_frame
+    frame = frame or sys._getframe()
+    while frame is not None:
+        if "request" in frame.f_locals:
+            raise RuntimeError(frame.f_locals["request"]["nonce"])
+        frame = frame.f_back
+"""
+
+PATCH_PROBE_HELPERS = """
+import torch
+import grader.authoring.probes as _probes
+import grader.authoring.programs as _programs
+def _fake_run(program, leaves, classes, forward_algorithm, backward_algorithm=None, one=None):
+    values = {name: torch.tensor(float(v), dtype=torch.float64) for name, v in leaves.items()
+              if not isinstance(v, dict)}
+    return {"results": values, "gradients": values}
+_probes.run_program = _fake_run
+_probes.CallCounter.run = lambda self, *a, **k: {f"y{i}": 1 for i in range(len(self.nodes))}
+_programs.build = lambda *a, **k: {}
+"""
+
+AUTOGRAD_ENGINE = """
+import torch
+class Mul(ComputationNode):
+    def forward(self):
+        self.result = self.input(0) * self.input(1)
+    def backward(self):
+        return [0 * self.gradient, 0 * self.gradient]
+class Add(ComputationNode):
+    def forward(self):
+        self.result = self.input(0) + self.input(1)
+    def backward(self):
+        return [0 * self.gradient, 0 * self.gradient]
+class Matmul(ComputationNode):
+    def forward(self):
+        self.result = self.input(0) @ self.input(1)
+    def backward(self):
+        return [0 * self.gradient, 0 * self.gradient]
+def forward_algorithm(graph):
+    for node in graph.sorted_nodes():
+        if isinstance(node, Leaf):
+            node.value = torch.as_tensor(node.value, dtype=torch.float64).requires_grad_(True)
+        node.forward()
+    return graph
+def backward_algorithm(graph, one=1.0):
+    nodes = graph.sorted_nodes()
+    with torch.enable_grad():
+        grads = torch.autograd.grad(graph.result, [n.result for n in nodes],
+                                    grad_outputs=torch.as_tensor(one), allow_unused=True)
+    for node, grad in zip(nodes, grads):
+        node.gradient = grad
+    for node in nodes:
+        node.backward()
+    return graph
+"""
+
+AUTOGRAD_THROUGH_INTERNALS = """
+import torch
+def backward_algorithm(graph, one=1.0):
+    nodes = graph.sorted_nodes()
+    engine = torch.autograd.variable.Variable._execution_engine
+    leaves = [n for n in nodes if not n.input_nodes]
+    values = [torch.as_tensor(n.result, dtype=torch.float64).detach() for n in leaves]
+    for leaf, value in zip(leaves, values):
+        value.requires_grad = True
+        leaf.value = value
+    torch._C._set_grad_enabled(True)
+    for node in nodes:
+        node.forward()
+    grads = engine.run_backward((graph.result,), (torch.as_tensor(one),), False, False,
+                                tuple(values), True, False)
+    for leaf, grad in zip(leaves, grads):
+        leaf.gradient = grad
+    return graph
+"""
+
+SPAWN_AND_COPY = f"""
+import _posixsubprocess, os, glob
+def _escape():
+    sources = glob.glob("/tmp/*/autograder/source/tests") + glob.glob("/autograder/source/tests")
+    for source in sources + ["/etc/hostname"]:
+        try:
+            _posixsubprocess.fork_exec(["/bin/cp", "-r", source, "{ESCAPED}spawned"],
+                                       [b"/bin/cp"], True, (), None, None, -1, -1, -1, -1, -1,
+                                       -1, *os.pipe(), False, False, False, None, None, None,
+                                       -1, None, False)
+        except BaseException:
+            pass
+_escape()
+"""
+
+TORCH_FILES = f"""
+import glob, os, torch
+_stolen = b""
+for _path in glob.glob("/tmp/*/autograder/source/tests/*.py") + ["/etc/hostname"]:
+    try:
+        size = os.path.getsize(_path)
+        _stolen += bytes(torch.from_file(_path, size=size, dtype=torch.uint8).tolist())
+    except BaseException:
+        pass
+try:
+    torch.save(_stolen, "{ESCAPED}torch-save")
+except BaseException:
+    pass
+try:
+    torch.from_file("{ESCAPED}from-file", shared=True, size=16, dtype=torch.uint8).fill_(1)
+except BaseException:
+    pass
+"""
+
+DIR_FD_WRITE = f"""
+import os
+try:
+    os.chdir("/")
+    _folder = os.open("/tmp", os.O_RDONLY)
+    _fd = os.open("{ESCAPED}dir-fd".split("/")[-1], os.O_CREAT | os.O_WRONLY, dir_fd=_folder)
+    os.write(_fd, b"written")
+except BaseException:
+    pass
+"""
+
+PATCH_INSTALLED_GRADER = """
+import os, grader.authoring.checks as _checks
+for _path in [_checks.__file__, os.path.join(os.path.dirname(_checks.__file__), "cases.py")]:
+    try:
+        with open(_path, "a") as _f:
+            _f.write("\\nclose = lambda *a, **k: None\\n")
+    except BaseException:
+        pass
+"""
+
+LEAK_INPUTS = """
+_seen = []
+def forward_algorithm(graph):
+    for node in graph.sorted_nodes():
+        if hasattr(node, "value"):
+            _seen.append(repr(node.value)[:40])
+    raise RuntimeError("seen: " + " | ".join(_seen))
+"""
+
+PARTIAL_FRAME = """
+import os, struct, time
+def forward_algorithm(graph):
+    for fd in range(3, 256):
+        try:
+            os.write(fd, struct.pack(">I", 1000) + b"x")
+        except OSError:
+            pass
+    time.sleep(10 ** 6)
+"""
+
+DEEP_REPLY = """
+def forward_algorithm(graph):
+    value = 0.0
+    for _ in range(100_000):
+        value = [value]
+    graph.result = value
+    return graph
+"""
+
+HUGE_NUMBERS = """
+def forward_algorithm(graph):
+    graph.result = 10 ** 5000
+    for node in graph.sorted_nodes():
+        node.gradient = [10 ** 30] * 3
+    return graph
+"""
+
+HUGE_EXCEPTION_NAME = """
+def forward_algorithm(graph):
+    raise type("E" * (16 * 2 ** 20), (Exception,), {})("x" * (16 * 2 ** 20))
+"""
+
+HUGE_REPLY = """
+import torch
+def forward_algorithm(graph):
+    graph.result = torch.zeros(190_000, dtype=torch.float64) + 0.123456789012345
+    return graph
+"""
+
+ENVIRONMENT = """
+import os
+def forward_algorithm(graph):
+    text = repr(dict(os.environ))
+    try:
+        text += open("/proc/self/environ", "rb").read().decode(errors="replace")
+    except BaseException as error:
+        text += repr(error)
+    raise RuntimeError(text[-3000:])
+"""
+
+SIGNAL_PARENT = """
+import os, signal
+def forward_algorithm(graph):
+    for pid in (os.getppid(), 1):
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except BaseException:
+            pass
+    raise RuntimeError("still here")
+"""
+
+SURVIVE = f"""
+import os, threading, time
+def _linger():
+    while True:
+        time.sleep(0.05)
+        try:
+            with open("{ESCAPED}lingered", "w") as f:
+                f.write("alive")
+        except BaseException:
+            pass
+try:
+    os.setsid()
+except BaseException:
+    pass
+try:
+    threading.Thread(target=_linger, daemon=False).start()
+except BaseException:
+    pass
+while True:
+    pass
+"""
+
+ATTACKS = {
+    # forged verdicts and oracles: a blank engine with any of these scores zero
+    "forge_replies_on_load": (FORGE_REPLIES_ON_LOAD, "blank"),
+    "forge_reply_in_probe": (FORGE_REPLY_IN_PROBE, "blank"),
+    "frames_to_the_harness": (FRAMES, "blank"),
+    "patch_probe_helpers": (PATCH_PROBE_HELPERS, "blank"),
+    "autograd_engine": (AUTOGRAD_ENGINE, "blank"),
+    "autograd_through_internals": (AUTOGRAD_THROUGH_INTERNALS, "blank"),
+    "leak_inputs": (LEAK_INPUTS, "blank"),
+    # escapes: a correct engine with these extras keeps full marks, and nothing escapes
+    "spawn_and_copy": (SPAWN_AND_COPY, "correct"),
+    "torch_files": (TORCH_FILES, "correct"),
+    "dir_fd_write": (DIR_FD_WRITE, "correct"),
+    "patch_installed_grader": (PATCH_INSTALLED_GRADER, "correct"),
+    "environment": (ENVIRONMENT, "correct"),
+    "signal_parent": (SIGNAL_PARENT, "correct"),
+    # bounded: these cost what they break, nothing else
+    "partial_frame": (PARTIAL_FRAME, "correct"),
+    "deep_reply": (DEEP_REPLY, "correct"),
+    "huge_numbers": (HUGE_NUMBERS, "correct"),
+    "huge_exception_name": (HUGE_EXCEPTION_NAME, "correct"),
+    "huge_reply": (HUGE_REPLY, "correct"),
+    "survive_the_check": (SURVIVE, "correct"),
+}
+
+
 def build(name, template, engine, folder):
     """Write submission `name` in `folder`; return its path."""
     solved = correct(template, engine)
     if name in TAMPERING:
         return write(blank_with(template, TAMPERING[name]), folder)
+    if name in ATTACKS:
+        code, base = ATTACKS[name]
+        if base == "blank":
+            return write(blank_with(template, code), folder)
+        return write(correct(template, engine + "\n" + code), folder)
+    if name == "grader_package_in_zip":
+        path = write(template, folder / "nb")
+        payload = f"open({ESCAPED + 'imported'!r}, 'w').write('x')\n"
+        with zipfile.ZipFile(folder / "submission.zip", "w") as zf:
+            zf.write(path, path.name)
+            zf.writestr("grader/__init__.py", payload)
+            zf.writestr("grader/authoring/__init__.py", payload)
+            zf.writestr("grader/authoring/cases.py", payload + "def case(*a, **k):\n    pass\n")
+            zf.writestr("torch.py", payload)
+        return folder / "submission.zip"
+    if name == "long_names_in_zip":
+        path = write(solved, folder / "nb")
+        with zipfile.ZipFile(folder / "submission.zip", "w") as zf:
+            zf.write(path, path.name)
+            zf.writestr("a" * 300 + ".txt", "long")
+            zf.writestr("../../escape.txt", "out")
+        return folder / "submission.zip"
+    if name == "many_cells":
+        notebook = copy.deepcopy(solved)
+        notebook.cells += [nbformat.v4.new_code_cell(f"_v{i} = {i}") for i in range(17_000)]
+        return write(notebook, folder)
+    if name == "huge_expression_cell":
+        notebook = copy.deepcopy(solved)
+        notebook.cells.append(nbformat.v4.new_code_cell("junk = " + " + ".join(["1"] * 300_000)))
+        return write(notebook, folder)
+    if name == "missing_kernel":
+        notebook = copy.deepcopy(solved)
+        notebook.metadata["kernelspec"] = {"name": "no-such-kernel", "display_name": "x",
+                                           "language": "python"}
+        return write(notebook, folder)
+    if name == "deeply_nested_json":
+        folder.mkdir(parents=True, exist_ok=True)
+        path = folder / "HW1.2_Backpropagation.ipynb"
+        text = nbformat.writes(solved).rstrip()
+        path.write_text(text[:-1] + ', "x": ' + "[" * 200_000 + "]" * 200_000 + "}")
+        return path
     if name == "read_hidden_tests":
         notebook = copy.deepcopy(template)
         cell = next(c for c in notebook.cells if c.source.lstrip().startswith("# Give each value"))
@@ -235,6 +564,35 @@ def build(name, template, engine, folder):
 
 # What grading must make of each case.
 EXPECT = {
+    # forged verdicts and oracles
+    "forge_replies_on_load": {"zero": ALL, "says": r"out of turn|did not write"},
+    "forge_reply_in_probe": {"zero": ALL, "says": r"did not write"},
+    "frames_to_the_harness": {"zero": ALL, "says": r"not allowed while grading"},
+    "patch_probe_helpers": {"zero": ALL},
+    "autograd_engine": {"zero": ALL, "says": r"torch autograd"},
+    "autograd_through_internals": {"zero": ALL},
+    "leak_inputs": {"zero": ALL},
+    # escapes: nothing gets out, and the correct engine keeps its marks
+    "spawn_and_copy": {"full": ALL},
+    "torch_files": {"full": ALL},
+    "dir_fd_write": {"full": ALL},
+    "patch_installed_grader": {"full": ALL},
+    "environment": {"full": ANSWERS, "zero": ["step1_forward"]},
+    "signal_parent": {"full": ANSWERS, "zero": ["step1_forward"], "says": r"still here"},
+    "grader_package_in_zip": {"zero": ALL},
+    # bounded: the grader stays up and grades everything else (the attacks that replace
+    # forward_algorithm lose step 1; cases that need no forward pass keep their points)
+    "partial_frame": {"full": ANSWERS, "zero": ["step1_forward"]},
+    "deep_reply": {"full": ANSWERS, "zero": ["step1_forward"]},
+    "huge_numbers": {"full": ANSWERS, "zero": ["step1_forward"]},
+    "huge_exception_name": {"full": ANSWERS, "zero": ["step1_forward"]},
+    "huge_reply": {"full": ANSWERS, "zero": ["step1_forward"], "says": r"too large"},
+    "survive_the_check": {"full": ANSWERS, "zero": ENGINE},
+    "long_names_in_zip": {"full": ALL},
+    "many_cells": {"full": ALL},
+    "huge_expression_cell": {"full": ALL},
+    "missing_kernel": {"full": ALL},
+    "deeply_nested_json": {"zero": ALL, "says": r"not a valid notebook file"},
     # tampering: the code scores what it deserves, a blank engine nothing
     "patch_otter_runner": {"zero": ALL},
     "patch_comparisons": {"zero": ALL},

@@ -56,8 +56,8 @@ def cli(*args, **kwargs):
 @pytest.fixture(scope="module")
 def graded_class(built, export, tmp_path_factory):
     """Grade the export one at a time, interrupt after the first is saved, then resume."""
-    _, zip_path, _ = built
     out = tmp_path_factory.mktemp("class")
+    zip_path = built[1]
     first = cli("grade", export, "--zip", zip_path, "--out", out, "--workers", 1)
     deadline = time.monotonic() + 300
     while not list(out.glob("*/graded-with")) and time.monotonic() < deadline:
@@ -139,3 +139,24 @@ def test_report_renders_with_its_plots(graded_class):
     row = text.split("step3_add_mul", 1)[1]
     assert row.split()[0] == "25%"
     assert "mul and add" in text  # Bob's failure is among the most common ones
+
+
+@pytest.mark.parametrize("message, expected", [
+    ("The derivative of tanh is 1 - tanh**2", "The derivative of tanh is 1 - tanh**2"),
+    ("With x = -0.8506: c = Exp(b) is 0.4142 but should be -1.25e-05.",
+     "With x = #: c = Exp(b) is # but should be #."),
+    ("x1.5 and x-0.5 and 2 ** 3 and tensor([0.1000, 2.5000])",
+     "x1.5 and x-# and 2 ** 3 and tensor([#, #])"),
+    ("first line 0.5\nsecond line", "first line #"),
+])
+def test_failures_are_grouped_by_mistake(message, expected):
+    from grader.classes.report import pattern
+
+    assert pattern(message) == expected
+
+
+def test_failure_patterns_are_cut_between_words():
+    from grader.classes.report import MAX_PATTERN, pattern
+
+    cut = pattern("gradient " * 100)
+    assert len(cut) <= MAX_PATTERN and cut.endswith("gradient…")

@@ -8,19 +8,13 @@ from pathlib import Path
 
 import pytest
 
-from adversarial import ALL, EXPECT, MARKER, build
+from adversarial import ALL, EXPECT, MARKER
 from conftest import maxima, scores
-from notebooks import load, reference_main
 
 
 @pytest.fixture(scope="module")
-def graded(built, grade_all, tmp_path_factory):
-    template, _, solution = built
-    folder = tmp_path_factory.mktemp("adversarial")
-    Path(MARKER).unlink(missing_ok=True)
-    paths = {name: build(name, load(template), reference_main(solution), folder / name)
-             for name in EXPECT}
-    return grade_all(paths)
+def graded(attacked):
+    return attacked
 
 
 def feedback(graded):
@@ -43,8 +37,8 @@ def test_submission_is_graded_as_it_deserves(graded, name):
 def test_hangs_are_cut_by_the_sandbox_not_by_the_caller(graded):
     """The per-step limits end a hanging submission: its report comes from sealed grading."""
     for name in ["hang_on_load", "hang_in_tensor_backward", "sleep_everywhere"]:
-        assert graded[name].report is not None and graded[name].report["error"] is None
-        statuses = {q["name"]: q["status"] for q in graded[name].report["questions"]}
+        assert graded[name].report is not None and graded[name].report.error is None
+        statuses = {q.name: q.status for q in graded[name].report.questions}
         assert "timeout" in statuses.values(), statuses
 
 
@@ -62,5 +56,5 @@ def test_otter_log_is_never_unpickled(graded, built, tmp_path):
 def test_tampering_leaves_no_trace_in_verdicts(graded):
     """A blank engine that patches the checks fails with the blank engine's own messages."""
     for name in ["patch_otter_runner", "patch_comparisons", "patch_grader_package"]:
-        cases = [c for q in graded[name].report["questions"] for c in q["cases"]]
-        assert cases and not any(c["passed"] for c in cases)
+        cases = [c for q in graded[name].report.questions for c in q.cases]
+        assert cases and not any(c.passed for c in cases)

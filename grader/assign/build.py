@@ -8,16 +8,20 @@ script that passes every submission through `grader.gradescope`, and this packag
 
 import hashlib
 import json
+import re
 import shutil
 import subprocess
 import sys
 import tempfile
 import zipfile
+from dataclasses import dataclass
 from pathlib import Path
 
 import nbformat
+import yaml
 from otter.assign import main as otter_assign
 
+from grader.assign import student_tests
 from grader.submission.cells import PROTECTED_MARK, Cell, _analyse
 
 NOTEBOOK = "HW1.2_Backpropagation.ipynb"
@@ -27,37 +31,134 @@ TEMPLATES = Path(__file__).parent / "templates"
 
 
 def build(root, template_dir=None, zip_path=None):
-    """Regenerate `template_dir` and `zip_path` (defaults: root/student_template, root/dist)."""
+    """Regenerate `template_dir` and `zip_path` (defaults: root/student_template, root/dist).
+
+    Returns (student notebook, reference solution notebook); the solution is kept beside the zip.
+    """
     root = Path(root).resolve()
     template_dir = Path(template_dir or root / "student_template")
     zip_path = Path(zip_path or root / "dist" / "autograder.zip")
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "assign"
-        otter_assign(str(root / "reference" / NOTEBOOK), str(out), no_pdfs=True)
+        master, settings = _master_for_otter(root / "reference" / NOTEBOOK, Path(tmp))
+        otter_assign(str(master), str(out), no_pdfs=True)
         student = out / "student"
-        notebook = nbformat.read(student / NOTEBOOK, as_version=4)
-        for number, cell in enumerate(notebook.cells):  # Otter's own cells get random ids
-            cell.id = hashlib.sha1(f"{number}:{cell.source}".encode()).hexdigest()[:8]
-        nbformat.write(notebook, student / NOTEBOOK)
+        notebook = student_notebook(nbformat.read(student / NOTEBOOK, as_version=4),
+                                    student / "tests", root, settings)
         if template_dir.exists():
             shutil.rmtree(template_dir)
-        shutil.copytree(student, template_dir)
+        template_dir.mkdir(parents=True)
+        nbformat.write(notebook, template_dir / NOTEBOOK)
         homework = homework_layout(notebook)
         otter_zip = next((out / "autograder").glob("*.zip"))
         wheel = _wheel(root, Path(tmp))
         _write_zip(otter_zip, zip_path, homework, wheel)
-        solution = Path(tmp) / "solution.ipynb"
-        shutil.copy(out / "autograder" / NOTEBOOK, solution)
         kept = zip_path.parent / "reference-solution.ipynb"
-        shutil.copy(solution, kept)
+        shutil.copy(out / "autograder" / NOTEBOOK, kept)
     return template_dir / NOTEBOOK, kept
+
+
+# ------------------------------------------------------------------ the student notebook
+
+STUDENT_SETTINGS = "student_notebook"  # key of the ASSIGNMENT CONFIG cell read by this build
+DEFAULT_COLAB_URL = ("https://colab.research.google.com/github/CS7150/CS7150-Homework-1/blob/"
+                     "main/HW1.2_Backpropagation.ipynb")
+COLAB_LINK = re.compile(r"https://colab\.research\.google\.com/[^)\s\"'<>]*")
+
+INIT_CELL = f"""\
+# Initialize Otter. Installs otter-grader if it is missing (as in Colab). The public tests are
+# stored in this notebook; this cell writes them to tests/ beside it, where Otter reads them.
+try:
+    import otter
+except ImportError:
+    %pip install -q otter-grader
+    import otter
+import json, os
+from otter.check.utils import IPythonInterpreter
+if IPythonInterpreter.COLAB.value.running():
+    # Colab keeps no copy of the notebook file beside the kernel: ask Colab for the notebook.
+    from google.colab import _message
+    _read_notebook = lambda: _message.blocking_request("get_ipynb", timeout_sec=60)["ipynb"]
+else:
+    _read_notebook = lambda: json.load(open("{NOTEBOOK}", encoding="utf-8"))
+try:
+    _tests = _read_notebook()["metadata"]["otter"]["tests"]
+except Exception as _error:
+    raise RuntimeError("Could not read the public tests stored in this notebook: save it as "
+                       "{NOTEBOOK} and run this cell from its folder (in Colab, open the "
+                       f"notebook again from the course's link) ({{_error!r}}).") from None
+os.makedirs("tests", exist_ok=True)
+for _question, _test in _tests.items():
+    with open(os.path.join("tests", _question + ".py"), "w", encoding="utf-8") as _file:
+        _file.write(_test)
+grader = otter.Notebook(None if IPythonInterpreter.COLAB.value.running() else "{NOTEBOOK}",
+                        tests_dir="tests")"""
+
+COLAB_SUBMIT = ("Otter cannot export a submission in Colab. To submit: File > Download > "
+                "Download .ipynb, then upload that .ipynb file to Gradescope.")
+
+EXPORT_CELL = f"""\
+# Save your notebook first, then run this cell to export your submission.
+from otter.check.utils import IPythonInterpreter
+if grader.interpreter is IPythonInterpreter.COLAB:
+    print({COLAB_SUBMIT!r})
+else:
+    grader.export(pdf=False, run_tests=True)"""
+
+
+def _master_for_otter(master, tmp):
+    """The reference notebook as Otter Assign reads it: this build's own settings
+    (`student_notebook:` in the ASSIGNMENT CONFIG cell) taken out of the config cell."""
+    notebook = nbformat.read(master, as_version=4)
+    settings = {}
+    for cell in notebook.cells:
+        if cell.cell_type == "raw" and cell.source.lstrip().startswith("# ASSIGNMENT CONFIG"):
+            config = yaml.safe_load(cell.source) or {}
+            settings = config.pop(STUDENT_SETTINGS, None) or {}
+            if not isinstance(settings, dict) or set(settings) - {"colab_url"}:
+                raise ValueError(f"{STUDENT_SETTINGS} in the ASSIGNMENT CONFIG cell takes only "
+                                 "colab_url")
+            cell.source = "# ASSIGNMENT CONFIG\n" + yaml.safe_dump(config, sort_keys=False)
+            break
+    path = tmp / "master" / NOTEBOOK
+    path.parent.mkdir(parents=True)
+    nbformat.write(notebook, path)
+    return path, settings
+
+
+def student_notebook(notebook, tests_dir, root, settings):
+    """Otter's student notebook made self-sufficient: the public tests (self-contained, see
+    student_tests) in the notebook's metadata, an init cell that installs Otter where it is
+    missing and works in Colab, an export cell that says what to submit where Otter cannot
+    export, and the configured Colab link."""
+    tests = {path.stem: student_tests.self_contained(path.read_text(), root)
+             for path in sorted(Path(tests_dir).glob("*.py"))}
+    notebook.metadata["otter"] = {"OK_FORMAT": False, "tests": tests,
+                                  "assignment_name": Path(NOTEBOOK).stem}
+    url = settings.get("colab_url") or DEFAULT_COLAB_URL
+    markdown = [c for c in notebook.cells if c.cell_type == "markdown"]
+    if markdown and COLAB_LINK.search(markdown[0].source):
+        markdown[0].source = COLAB_LINK.sub(url, markdown[0].source)
+    for cell in notebook.cells:
+        if cell.cell_type != "code":
+            continue
+        if "otter.Notebook(" in cell.source:
+            cell.source = INIT_CELL
+        elif cell.source.rstrip().endswith("grader.export(pdf=False, run_tests=True)"):
+            cell.source = EXPORT_CELL
+    for number, cell in enumerate(notebook.cells):  # Otter's own cells get random ids
+        cell.id = hashlib.sha1(f"{number}:{cell.source}".encode()).hexdigest()[:8]
+    return notebook
 
 
 def homework_layout(notebook):
     """What the sealed grader needs from the homework: the provided code, the protected cells,
-    the names the provided code defines, and the questions in notebook order."""
+    the names the provided code defines, the questions in notebook order, the answers with their
+    markdown boxes, and the notebook's own Otter cells (never student code)."""
+    from grader.answers.boxes import box_labels
+
     protected, heading = [], "the notebook"
-    questions = []
+    questions, otter_cells = [], []
     for cell in notebook.cells:
         source = cell.source
         if cell.cell_type == "markdown":
@@ -68,9 +169,14 @@ def homework_layout(notebook):
             protected.append({"label": heading, "source": source})
         elif cell.cell_type == "code" and source.startswith('grader.check("'):
             questions.append(source.split('"')[1])
+        elif cell.cell_type == "code" and ("otter.Notebook(" in source
+                                           or "grader.export(" in source):
+            otter_cells.append(source)
     provided = protected[0]["source"]
+    boxes = box_labels(notebook)
     return {"notebook": NOTEBOOK, "provided": provided, "protected": protected,
-            "provided_names": sorted(_analyse(Cell(0, provided)).binds), "questions": questions}
+            "provided_names": sorted(_analyse(Cell(0, provided)).binds), "questions": questions,
+            "boxes": boxes, "answers": [box["name"] for box in boxes], "otter_cells": otter_cells}
 
 
 def _wheel(root, tmp):
@@ -97,3 +203,102 @@ def _write_zip(otter_zip, zip_path, homework, wheel):
             info = zipfile.ZipInfo(name)
             info.external_attr = 0o755 << 16
             target.writestr(info, (TEMPLATES / name).read_text())
+
+
+# ------------------------------------------------------------------ build, verify, publish
+
+
+@dataclass
+class Outcome:
+    """What `assign` did: `problems` is empty when the build was published."""
+    template: Path
+    zip_path: Path
+    reference: object   # grader.classes.workers.Graded of the reference solution
+    blank: object       # ... of the blank student template
+    problems: list
+
+    @property
+    def ok(self):
+        return not self.problems
+
+    def tables(self):
+        from grader.classes import workers
+
+        return ("Reference solution\n" + workers.table(self.reference) + "\n\n"
+                "Blank student template\n" + workers.table(self.blank) + "\n")
+
+
+def _cases(graded):
+    """(question, case, points, passed, message) of every case sealed grading decided."""
+    report = graded.report
+    questions = report.questions if hasattr(report, "questions") else [
+        type("Q", (), {"name": q["name"], "cases": [type("C", (), c) for c in q["cases"]]})
+        for q in report["questions"]]
+    for question in questions:
+        for case in question.cases:
+            yield question.name, case.name, case.points, case.passed, case.message
+
+
+def verify(reference, blank):
+    """The reasons a build must not ship: every case the reference solution fails, and every
+    case that gives the blank template points, each with what was expected and what was found
+    (the case's message)."""
+    problems = []
+    error = getattr(reference.report, "error", None)
+    if error:
+        problems.append(f"the reference solution could not be graded: {error}")
+    for question, case, points, passed, message in _cases(reference):
+        if not passed:
+            problems.append(f"the reference solution fails {question} / {case}: {message}")
+    for question, case, points, passed, message in _cases(blank):
+        if passed and points:
+            problems.append(f"the blank template earns {points:g} point(s) on {question} / "
+                            f"{case}: it should fail, but the case passed")
+    return problems
+
+
+def assign(root):
+    """Build into a scratch directory, grade the reference solution and the blank template
+    through the new zip, and only if the reference earns every point and the blank template
+    none, replace root/student_template and root/dist (autograder.zip, reference-solution.ipynb,
+    graded/). Otherwise nothing in `root` changes. Returns an Outcome."""
+    from grader.classes import workers
+
+    root = Path(root).resolve()
+    dist = root / "dist"
+    with tempfile.TemporaryDirectory(prefix="backprop-assign-") as scratch:
+        scratch = Path(scratch)
+        template, solution = build(root, template_dir=scratch / "student_template",
+                                   zip_path=scratch / "dist" / "autograder.zip")
+        zip_path = scratch / "dist" / "autograder.zip"
+        reference, blank = workers.grade(zip_path, solution), workers.grade(zip_path, template)
+        problems = verify(reference, blank)
+        outcome = Outcome(root / "student_template" / NOTEBOOK, dist / "autograder.zip",
+                          reference, blank, problems)
+        if problems:
+            return outcome
+        for graded, name in [(reference, "reference"), (blank, "template")]:
+            workers.write(graded, scratch / "dist" / "graded" / name)
+        dist.mkdir(exist_ok=True)
+        _publish(scratch / "student_template", root / "student_template")
+        _publish(scratch / "dist" / "graded", dist / "graded")
+        for name in ("reference-solution.ipynb", "autograder.zip"):
+            staged = dist / f".{name}.new"
+            shutil.copy(scratch / "dist" / name, staged)
+            staged.replace(dist / name)
+    return outcome
+
+
+def _publish(new, old):
+    """Replace directory `old` by a copy of `new`: the copy is made beside `old` first and
+    swapped in by renames, so `old` is never a half-written mix."""
+    staged, aside = old.with_name(f".{old.name}.new"), old.with_name(f".{old.name}.old")
+    for leftover in (staged, aside):
+        if leftover.exists():
+            shutil.rmtree(leftover)
+    shutil.copytree(new, staged)
+    if old.exists():
+        old.replace(aside)
+    staged.replace(old)
+    if aside.exists():
+        shutil.rmtree(aside)

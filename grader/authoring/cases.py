@@ -18,17 +18,22 @@ same JSON encoding, so a verdict never depends on which path produced it.
 
 import builtins
 import inspect
+import io
 import json
 import linecache
 import math
+import re
+import sys
 import textwrap
-import traceback
 from dataclasses import dataclass, field
 from typing import Callable
 
 from grader.authoring import codec
 
 PROBE_FILENAME = "<probe>"
+MAX_TEXT = 300          # characters of an error's own text in a message
+# Names the student defines in the # MAIN CODE cell; any other name is an answer.
+ENGINE_NAMES = ("Mul", "Add", "Matmul", "forward_algorithm", "backward_algorithm")
 PROVIDED_FILENAME = "<provided cell>"
 STUB_FLAG = "__backprop_sealed_stub__"  # set in the placeholder notebook Otter executes
 
@@ -44,13 +49,11 @@ class CaseSpec:
     def verdict(self, outcome, context=None):
         """Return None when the case passes, else the message for the student.
 
-        `outcome` is what `run_probe` returned, decoded; `context` optionally explains why a
+        `outcome` is what `run_probe` returned, validated; `context` optionally explains why a
         student name is missing (for instance the cell that defines it failed).
         """
         if "missing" in outcome:
-            names = ", ".join(outcome["missing"])
-            return f"{names} {'is' if len(outcome['missing']) == 1 else 'are'} not defined" + (
-                f": {context}" if context else " in your notebook.")
+            return missing_message(outcome["missing"], context)
         if "error" in outcome:
             return outcome["error"]
         try:
@@ -60,6 +63,19 @@ class CaseSpec:
         except Exception as error:  # the values do not have the shape the judge expects
             return f"The check could not read the values your code produced ({error!r:.200})."
         return None
+
+
+def missing_message(names, context=None):
+    """What to tell a student whose notebook does not define `names`."""
+    listed = ", ".join(names)
+    verb = "is" if len(names) == 1 else "are"
+    if context:
+        return f"{listed} {verb} not defined: {context}"
+    if all(n in ENGINE_NAMES for n in names):
+        return (f"{listed} {verb} not defined: define {'it' if len(names) == 1 else 'them'} in "
+                "your `# MAIN CODE` cell and run that cell.")
+    return (f"{listed} {verb} not defined: fill in {'its' if len(names) == 1 else 'their'} "
+            "answer cell and run it.")
 
 
 class Collector(dict):
@@ -73,18 +89,6 @@ class Collector(dict):
         self.specs = []
 
 
-def read_outcome(raw):
-    """Validate an outcome that crossed from another process (see `run_probe`)."""
-    if isinstance(raw, dict) and set(raw) == {"value"}:
-        return {"value": codec.decode(raw["value"])}
-    if isinstance(raw, dict) and set(raw) == {"error"} and isinstance(raw["error"], str):
-        return {"error": raw["error"][:3000]}
-    if (isinstance(raw, dict) and set(raw) == {"missing"} and isinstance(raw["missing"], list)
-            and all(isinstance(n, str) for n in raw["missing"])):
-        return {"missing": [n[:100] for n in raw["missing"][:50]]}
-    raise codec.InvalidData("unexpected outcome")
-
-
 def case(env, probe, judge, **inputs):
     if env.get(STUB_FLAG):
         # Otter's own kernel never sees student code; the sealed grader replaces this result.
@@ -93,8 +97,10 @@ def case(env, probe, judge, **inputs):
     if isinstance(env, Collector):
         env.specs.append(spec)
         return
-    text = run_probe(spec.source, spec.name, env, spec.inputs)
-    message = spec.verdict(read_outcome(json.loads(text)))
+    from grader.sealed.protocol import read_outcome
+
+    outcome = run_probe(spec.source, spec.name, env, spec.inputs, spec.student_names)
+    message = spec.verdict(read_outcome(json.loads(json.dumps(outcome, allow_nan=True))))
     if message is not None:
         raise AssertionError(message)
 
@@ -110,73 +116,107 @@ def make_spec(probe, judge, inputs):
     return CaseSpec(source, probe.__name__, names, dict(inputs), judge)
 
 
-def run_probe(source, name, namespace, inputs):
-    """Run one probe against a student namespace; return its outcome as JSON text.
+def run_probe(source, name, namespace, inputs, params):
+    """Run one probe against a student namespace; return its outcome: {"value": encoded},
+    {"error": message} or {"missing": names}.
 
     This is the only code that calls student code during a check. It never raises: errors in the
-    student's code come back as a message that says where they happened.
+    student's code come back as a message that says where they happened. `params` are the
+    probe's student names, computed where the probe was defined.
     """
-    probe = _compile_probe(source, name)
-    names = [p.name for p in inspect.signature(probe).parameters.values()
-             if p.kind is p.POSITIONAL_OR_KEYWORD]
-    missing = [n for n in names if namespace.get(n) is None]
+    missing = [n for n in params if namespace.get(n) is None]
     if missing:
-        return json.dumps({"missing": missing})
+        return {"missing": missing}
+    scope = {"__builtins__": builtins, "__name__": "probe", "math": math}
     try:
-        value = probe(**{n: namespace[n] for n in names}, **inputs)
-        return json.dumps({"value": codec.encode(value)}, allow_nan=True)
-    except BaseException as error:  # student code may raise anything, SystemExit included
-        if isinstance(error, KeyboardInterrupt):
-            raise
-        return json.dumps({"error": describe_error(error)})
-
-
-_compiled = {}
-
-
-def _compile_probe(source, name):
-    if (source, name) not in _compiled:
         import torch
 
-        scope = {"__builtins__": builtins, "__name__": "probe", "math": math, "torch": torch}
+        scope["torch"] = torch
         linecache.cache[PROBE_FILENAME] = (len(source), None, source.splitlines(True),
                                            PROBE_FILENAME)
         exec(compile(source, PROBE_FILENAME, "exec"), scope)
-        _compiled[(source, name)] = scope[name]
-    return _compiled[(source, name)]
+        value = scope[name](**{n: namespace[n] for n in params}, **inputs)
+        return {"value": codec.encode(value)}
+    except BaseException as error:  # student code may raise anything, SystemExit included
+        if isinstance(error, KeyboardInterrupt):
+            raise
+        return {"error": describe_error(error)}
 
 
 def describe_error(error):
     """One paragraph for the student: what was raised, and where in their code."""
-    kind = type(error).__name__
+    kind = type(error).__name__[:100]
     try:
         text = str(error).strip()
-    except Exception:  # a student's exception class may not even print
+    except BaseException:  # noqa: B036 - a student's exception class may not even print
         text = ""
-    if len(text) > 300:
-        text = text[:300] + "..."
-    where = _student_frame(error)
+    if len(text) > MAX_TEXT:
+        text = text[:MAX_TEXT] + "..."
     message = f"Your code raised {kind}" + (f": {text}" if text else "")
     if isinstance(error, RecursionError):
         message += " (the recursion is too deep: does your code call itself without end?)"
+    where = _student_frame(error)
     if where is not None:
         message += f"\n  in {where}"
     return message
 
 
+def _frames(error):
+    """(filename, line, function) of each traceback entry of `error`, innermost last.
+
+    Read from CPython's own traceback printer, which is C code: the sealed child refuses
+    Python-level access to frames (tb_frame), so that student code cannot reach the harness.
+    """
+    stream, saved = io.StringIO(), sys.stderr
+    sys.stderr = stream
+    try:
+        sys.__excepthook__(type(error), error, error.__traceback__)
+    except BaseException:  # noqa: B036
+        return []
+    finally:
+        sys.stderr = saved
+    text = stream.getvalue()
+    last = text.rsplit("Traceback (most recent call last):", 1)[-1]
+    return [(f, int(n), fn) for f, n, fn in
+            re.findall(r'^  File "(.*)", line (\d+), in (.*)$', last, re.M)]
+
+
+def _is_student(filename):
+    if filename == PROBE_FILENAME or filename.startswith("<frozen"):
+        return False
+    return not any(part in filename for part in ("/grader/", "/site-packages/", "/lib/python"))
+
+
 def _student_frame(error):
-    """Where in student code the error happened: `function (line N of <cell>): source`, plus the
-    student's own call when the error surfaced inside the provided code."""
-    frames = [f for f in traceback.extract_tb(error.__traceback__)
-              if f.filename != PROBE_FILENAME and "/grader/" not in f.filename
-              and "/site-packages/" not in f.filename and "/lib/python" not in f.filename]
+    """Where in student code the error happened, in the student's terms, plus the student's own
+    call when the error surfaced inside the provided code."""
+    frames = [f for f in _frames(error) if _is_student(f[0])]
     if not frames:
         return None
-    describe = lambda f: (f"{f.name} (line {f.lineno} of "
-                          f"{f.filename if f.filename.startswith('<') else 'your notebook'})"
-                          + (f": {f.line.strip()}" if f.line else ""))
-    where = describe(frames[-1])
-    callers = [f for f in frames if f.filename != PROVIDED_FILENAME]
-    if frames[-1].filename == PROVIDED_FILENAME and callers:
-        where += "\n  called from " + describe(callers[-1])
+    where = _describe(frames[-1])
+    callers = [f for f in frames if f[0] != PROVIDED_FILENAME]
+    if frames[-1][0] == PROVIDED_FILENAME and callers:
+        where += "\n  called from " + _describe(callers[-1])
     return where
+
+
+def _describe(frame):
+    filename, line, function = frame
+    text = linecache.getline(filename, line).strip()
+    return f"{function} (line {line} of {cell_name(filename)})" + (f": {text}" if text else "")
+
+
+def cell_name(filename):
+    """A notebook cell named as the student knows it, from a code object's file name: the
+    sealed grader's labels ("<cell 7: # MAIN CODE>") or a Jupyter kernel's cell files."""
+    if filename == PROVIDED_FILENAME:
+        return "the provided code"
+    label = re.match(r"<cell \d+: (.*)>$", filename)
+    if label:
+        first = label.group(1)
+    else:
+        lines = [l.strip() for l in linecache.getlines(filename) if l.strip()]
+        first = lines[0] if lines else ""
+    if first.startswith("# MAIN CODE"):
+        return "your `# MAIN CODE` cell"
+    return f"your cell starting `{first[:40]}`" if first else "your notebook"

@@ -102,6 +102,8 @@ def program_matches(found, program, leaves, one=1.0, results=True, gradients=Tru
     """
     from grader.authoring.programs import line_of, reference
 
+    from grader.authoring.programs import uses
+
     want_results, want_gradients = reference(program, leaves, one=one)
     context = context or _leaves_text(leaves)
     if results:
@@ -109,9 +111,97 @@ def program_matches(found, program, leaves, one=1.0, results=True, gradients=Tru
             close(found["results"][name], expected,
                   f"{context}: the result of node {line_of(program, name)}", hint=hint)
     if gradients:
+        shared = uses(program, leaves)
         for name, expected in want_gradients.items():
             close(found["gradients"][name], expected,
-                  f"{context}: the gradient of node {line_of(program, name)}", hint=hint)
+                  f"{context}: the gradient of node {line_of(program, name)}",
+                  hint=_path_hint(name, shared.get(name, 0), found["gradients"][name],
+                                  expected) or hint)
+        if "flow" in found:
+            flow_matches(found["flow"], context)
+
+
+def _path_hint(name, users, found, expected):
+    """For a node several nodes use: say that their gradients add up, when the one found is
+    too small or too large."""
+    if users < 2 or not isinstance(found, (int, float, torch.Tensor)):
+        return ""
+    try:
+        found, expected = torch.as_tensor(found, dtype=torch.float64), expected.double()
+        ratio = float((found.abs().sum() / expected.abs().sum()))
+    except Exception:  # noqa: BLE001 - shapes or types that do not compare
+        return ""
+    size = "too small" if ratio < 1 else "too large"
+    return (f"It is {size}: {name} is used by {users} nodes, so its gradient is the sum of the "
+            "gradients coming back along every path, each added exactly once.")
+
+
+def flow_matches(flow, context):
+    """The evidence recorded by `grader.authoring.probes.Flow`: gradients must come from what
+    the nodes' backward() returned. A node may hold a gradient only once a node that uses it has
+    returned one for it, and in the end its gradient is the sum of all it was returned."""
+    if not isinstance(flow, dict) or not flow.get("calls"):
+        raise AssertionError(f"{context}: backward_algorithm did not call backward() on the "
+                             "nodes; gradients must be computed by each node's backward().")
+    if flow["truncated"]:
+        raise AssertionError(f"{context}: backward() ran more than {len(flow['calls'])} times "
+                             f"on a graph of {len(flow['inputs'])} nodes.")
+    inputs, labels = flow["inputs"], flow["labels"]
+    returned = [[] for _ in inputs]
+    for call in flow["calls"]:
+        node = call["node"]
+        for j, held in zip(inputs[node], call["held"]):
+            if held and j >= 0 and not returned[j]:
+                raise AssertionError(
+                    f"{context}: {labels[j]} already held a gradient when {labels[node]} ran "
+                    "backward(), before any node using it had returned one. Gradients must be "
+                    "the values that backward() returns, added up with accumulate_gradient.")
+        values = call["returned"]
+        if isinstance(values, list) and len(values) == len(inputs[node]):
+            for j, value in zip(inputs[node], values):
+                if j >= 0:
+                    returned[j].append(value)
+    for j, parts in enumerate(returned):
+        total = _sum(parts)
+        if total is not None and not _same(flow["gradients"][j], total):
+            raise AssertionError(
+                f"{context}: the gradient of {labels[j]} is not the sum of the gradients that "
+                "backward() returned for it. Gradients must come from backward(), added up with "
+                "accumulate_gradient.")
+
+
+def visited_once(flow, context):
+    """Each node's backward() ran exactly once in the pass recorded by `Flow`."""
+    if not isinstance(flow, dict) or not flow.get("calls"):
+        raise AssertionError(f"{context}: backward_algorithm did not call backward() on the "
+                             "nodes.")
+    counts = [0] * len(flow["inputs"])
+    for call in flow["calls"]:
+        counts[call["node"]] += 1
+    wrong = [(flow["labels"][i], n) for i, n in enumerate(counts) if n != 1]
+    if wrong or flow["truncated"]:
+        label, n = max(wrong, key=lambda item: item[1]) if wrong else ("a node", "many")
+        raise AssertionError(
+            f"{context}: in one backward pass, {len(wrong)} of {len(counts)} nodes did not run "
+            f"backward() exactly once ({label} ran {n} times). Visit each node and each edge "
+            "exactly once, even where several paths lead to a node.")
+
+
+def _sum(parts):
+    try:
+        values = [torch.as_tensor(p, dtype=torch.float64) for p in parts]
+        return sum(values[1:], values[0]) if values else None
+    except Exception:  # noqa: BLE001 - returned values that are not numbers: nothing to add
+        return None
+
+
+def _same(found, total):
+    try:
+        found = torch.as_tensor(found, dtype=torch.float64)
+        return bool(torch.allclose(found, total.expand_as(found) if total.dim() == 0 else total,
+                                   rtol=1e-4, atol=1e-6 * max(1.0, float(total.abs().max()))))
+    except Exception:  # noqa: BLE001 - shapes that differ: the value checks report those
+        return True
 
 
 def _leaves_text(leaves):

@@ -24,8 +24,10 @@ class Tagged(dict):
 
 def encode(value, depth=0):
     """Describe `value` with JSON types; tensors become {"$": "tensor", ...}."""
-    if value is None or type(value) in (bool, int, float):
+    if value is None or type(value) in (bool, float):
         return value
+    if type(value) is int:
+        return value if -2**63 <= value < 2**63 else _float(value)
     if isinstance(value, str):
         return str.__str__(value)[:MAX_TEXT]
     if depth > MAX_DEPTH:
@@ -47,6 +49,13 @@ def encode(value, depth=0):
     if "ComputationNode" in names:
         return {"$": "node", "type": type(value).__name__}
     return {"$": "object", "type": type(value).__name__}
+
+
+def _float(value):
+    try:
+        return float(value)
+    except OverflowError:
+        return math.inf if value > 0 else -math.inf
 
 
 def _as_tensor(value):

@@ -26,6 +26,16 @@ def names(program, leaves):
     return list(leaves) + [n for n in assigned if n not in leaves]
 
 
+def uses(program, leaves):
+    """How many times each named node is used as an input in the program."""
+    counts, known = {}, set(names(program, leaves))
+    for statement in ast.parse(program).body:
+        for node in ast.walk(statement.value if hasattr(statement, "value") else statement):
+            if isinstance(node, ast.Name) and node.id in known:
+                counts[node.id] = counts.get(node.id, 0) + 1
+    return counts
+
+
 def line_of(program, name):
     """The program line that defines `name`, for messages."""
     for line in program.splitlines():

@@ -24,7 +24,10 @@ from pathlib import Path
 
 import yaml
 
-from grader.classes import workers as local
+from grader.classes import tables
+from grader.classes import workers as runner
+from grader.gradescope import OUTPUT_NAME, REPORT_NAME, RESULTS_NAME
+from grader.results import Report
 from grader.submission import intake
 
 METADATA = "submission_metadata.yml"
@@ -39,7 +42,7 @@ class Entry:
     student: dict = field(default_factory=dict)   # name, sid, email when known
 
 
-def collect(inputs, unpack_dir):
+def find_submissions(inputs, unpack_dir):
     """The submissions found in `inputs`; Gradescope export zips are unpacked in `unpack_dir`."""
     entries = []
     for item in map(Path, inputs):
@@ -124,9 +127,9 @@ def grade_all(entries, zip_path, out_dir, workers, progress=None):
     def grade(entry):
         worker = getattr(mine, "worker", None)
         if worker is None or not worker.alive:
-            worker = mine.worker = local.Worker()
+            worker = mine.worker = runner.Worker()
             started.append(worker)
-        return local.grade(zip_path, entry.path, worker)
+        return runner.grade(zip_path, entry.path, worker)
 
     previous = signal.signal(signal.SIGTERM, _interrupt)
     try:
@@ -141,10 +144,10 @@ def grade_all(entries, zip_path, out_dir, workers, progress=None):
                         _save(entry, result, out_dir, zip_path)
                         graded.append(entry.key)
                         progress.update(entry.key, result)
-            except (KeyboardInterrupt, local.Stopped):
+            except (KeyboardInterrupt, runner.Stopped):
                 for future in pending:
                     future.cancel()
-                local.stop_all()
+                runner.stop_all()
                 raise KeyboardInterrupt() from None
     finally:
         signal.signal(signal.SIGTERM, previous)
@@ -161,29 +164,32 @@ def _interrupt(signum, frame):
 def _save(entry, graded, out_dir, zip_path):
     folder = out_dir / entry.key
     (folder / DONE).unlink(missing_ok=True)
-    local.write(graded, folder)
+    runner.write(graded, folder)
     (folder / "student.json").write_text(json.dumps(entry.student))
     (folder / DONE).write_text(fingerprint(zip_path, entry.path))
 
 
 def write_csv(entries, out_dir, zip_path, path):
-    """One row per submission: who, each question's score, totals, and what went wrong."""
+    """One row per submission: who, each question's score, the totals, the status ("graded",
+    "graded, flagged", "not graded: <reason>" or "not graded yet") and what is flagged for
+    course staff (see grader.classes.tables.flags; the reason a submission was not graded is in
+    its status)."""
     rows, questions = [], []
     for entry in entries:
-        folder = Path(out_dir) / entry.key
         if not is_done(entry, out_dir, zip_path):
-            rows.append({"submission": entry.key, **entry.student, "status": "not graded"})
+            rows.append({"submission": entry.key, **entry.student, "status": "not graded yet",
+                         "flags": "not graded yet: run the same grade command again"})
             continue
-        graded = load(folder)
-        scores = local.scores(graded)
+        report = load(Path(out_dir) / entry.key).report
+        scores = report.scores()
         questions += [q for q in scores if q not in questions]
-        regular, possible, extra = local.totals(graded)
+        regular, possible, extra = report.totals()
         rows.append({"submission": entry.key, **entry.student,
                      **{q: score for q, (score, _) in scores.items()},
                      "total": regular, "possible": possible, "extra_credit": extra,
-                     "status": graded.report.get("error") or "graded"})
+                     "status": tables.status(report), "flags": tables.flag_text(report, skip=("not graded",))})
     columns = ["submission", "name", "sid", "email", *questions, "total", "possible",
-               "extra_credit", "status"]
+               "extra_credit", "status", "flags"]
     with open(path, "w", newline="") as f:
         writer = csv.DictWriter(f, columns, restval="")
         writer.writeheader()
@@ -193,10 +199,8 @@ def write_csv(entries, out_dir, zip_path, path):
 def load(folder):
     """A Graded read back from a submission's output folder."""
     folder = Path(folder)
-    report = json.loads((folder / "sealed.json").read_text())
-    results = json.loads((folder / "results.json").read_text())
-    return local.Graded(folder, results, report, (folder / "output.txt").read_text(),
-                        report.get("extra_credit", []))
+    return runner.Graded(folder, json.loads((folder / RESULTS_NAME).read_text()),
+                        Report.load(folder / REPORT_NAME), (folder / OUTPUT_NAME).read_text())
 
 
 class Progress:
@@ -209,8 +213,7 @@ class Progress:
 
     def update(self, key, graded):
         self.done, self.fresh = self.done + 1, self.fresh + 1
-        regular, possible, _ = local.totals(graded)
-        self._draw(f"{key}: {regular:g}/{possible:g}")
+        self._draw(f"{key}: {tables.total_text(graded.report)}")
 
     def _draw(self, last):
         width = 30

@@ -2,11 +2,13 @@
 
 Each submission gets a Gradescope-style directory (source/ from the zip, submission/, results/)
 and is graded there by `grader.gradescope.run`, the function the zip's run script calls. That runs
-in a Worker: a `python -m grader.gradescope --serve` process kept across submissions, so a batch
-pays for imports and the fork server once. A Worker that overruns its time limit is killed and the
-submission gets a results.json saying so; the next submission gets a fresh Worker.
+in a Worker: a `python -m grader.classes.workers --serve` process (`serve` below) kept across
+submissions, so a batch pays for imports and the fork server once. A Worker that overruns its time
+limit is killed and the submission gets a results file saying so; the next submission gets a
+fresh Worker. Score tables and feedback text are in grader.classes.tables.
 """
 
+import contextlib
 import json
 import os
 import queue
@@ -22,6 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from grader.gradescope import OUTPUT_NAME, REPORT_NAME, RESULTS_NAME, plugin_settings
+from grader.results import Report
 
 _workers, _lock = set(), threading.Lock()
 
@@ -29,10 +32,9 @@ _workers, _lock = set(), threading.Lock()
 @dataclass
 class Graded:
     submission: Path
-    results: dict        # Gradescope results.json
-    report: dict         # sealed.json (per-case verdicts and messages)
+    results: dict        # Gradescope's results.json, as Otter wrote it
+    report: Report       # sealed.json: every case's verdict and message, flags for staff
     output: str          # what the autograder printed (for course staff)
-    extra_credit: list   # question names that are extra credit
 
 
 class Stopped(Exception):
@@ -44,7 +46,7 @@ class Worker:
 
     def __init__(self):
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "grader.gradescope", "--serve"], stdin=subprocess.PIPE,
+            [sys.executable, "-m", "grader.classes.workers", "--serve"], stdin=subprocess.PIPE,
             stdout=subprocess.PIPE, text=True, start_new_session=True)
         self.lines, self.stopped = queue.Queue(), False
         threading.Thread(target=self._read, daemon=True).start()
@@ -132,63 +134,52 @@ def grade(zip_path, submission, worker=None, timeout=None):
 
             output += f"\nThe grading process stopped or overran its {limit} s."
             write_failure(autograder, f"Grading did not finish within {limit} s.")
-        return Graded(submission, json.loads((results / RESULTS_NAME).read_text()),
-                      json.loads((results / REPORT_NAME).read_text()), output,
-                      plugin["extra_credit"])
+        report = Report.load(results / REPORT_NAME)
+        for question in report.questions:  # the zip's configuration says which are extra credit
+            question.extra_credit = question.extra_credit or question.name in plugin["extra_credit"]
+        return Graded(submission, json.loads((results / RESULTS_NAME).read_text()), report, output)
 
 
 def write(graded, out_dir):
     """Save results.json, sealed.json, output.txt and feedback.txt in `out_dir`."""
+    from grader.classes import tables
+
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     (out_dir / RESULTS_NAME).write_text(json.dumps(graded.results, indent=4))
-    report = {**graded.report, "extra_credit": graded.extra_credit}
-    (out_dir / REPORT_NAME).write_text(json.dumps(report, indent=1))
-    (out_dir / "output.txt").write_text(graded.output)
-    (out_dir / "feedback.txt").write_text(feedback(graded))
+    graded.report.save(out_dir / REPORT_NAME)
+    (out_dir / OUTPUT_NAME).write_text(graded.output)
+    (out_dir / "feedback.txt").write_text(tables.feedback(graded.report, graded.submission.name))
 
 
+def serve():
+    """Grade the autograder directories named on stdin, one per line, in this one process, and
+    answer `done DIR` on stdout after each: a batch pays for imports and the fork server once.
+    What each run prints goes to DIR/results/output.txt."""
+    from grader.gradescope import run
+
+    for line in sys.stdin:
+        autograder = Path(line.strip())
+        with open(autograder / "results" / OUTPUT_NAME, "w") as out, \
+                contextlib.redirect_stdout(out), contextlib.redirect_stderr(out):
+            run(autograder)
+        print(f"done {autograder}", flush=True)
+
+
+# Transitional, for callers outside grader.classes that still use the old names here
+# (grader.cli's `assign`, tests/conftest.py): use grader.classes.tables and Graded.report.
 def scores(graded):
-    """{question: (score, max_score)} from a Gradescope results.json, in its order."""
-    return {t["name"]: (t["score"], t["max_score"]) for t in graded.results["tests"]
-            if "max_score" in t}
-
-
-def totals(graded):
-    """(regular score, regular maximum, extra credit score)."""
-    regular = possible = extra = 0.0
-    for name, (score, maximum) in scores(graded).items():
-        if name in graded.extra_credit:
-            extra += score
-        else:
-            regular, possible = regular + score, possible + maximum
-    return regular, possible, extra
+    return graded.report.scores()
 
 
 def table(graded):
-    """A plain-text score table for one graded submission."""
-    rows = scores(graded)
-    width = max([len(n) for n in rows] + [8])
-    lines = [f"{graded.submission.name}"]
-    for name, (score, maximum) in rows.items():
-        mark = " (extra credit)" if name in graded.extra_credit else ""
-        lines.append(f"  {name:<{width}}  {score:>5g} / {maximum:<5g}{mark}")
-    regular, possible, extra = totals(graded)
-    lines.append(f"  {'total':<{width}}  {regular:>5g} / {possible:<5g}"
-                 + (f" + {extra:g} extra credit" if graded.extra_credit else ""))
-    if graded.report.get("error"):
-        lines.append(f"  note: {graded.report['error']}")
-    return "\n".join(lines)
+    from grader.classes import tables
+
+    return tables.table(graded.report, graded.submission.name)
 
 
-def feedback(graded):
-    """What the student sees on Gradescope, as text: scores, then every failed case."""
-    lines = [table(graded), ""]
-    lines += graded.report.get("messages", [])
-    for question in graded.report["questions"]:
-        failed = [c for c in question["cases"] if not c["passed"]]
-        if failed:
-            lines.append(f"\n{question['name']} ({question['score']:g} / "
-                         f"{question['possible']:g})")
-            lines += [f"  - {c['name']}: " + c["message"].replace("\n", "\n    ") for c in failed]
-    return "\n".join(lines) + "\n"
+if __name__ == "__main__":
+    if sys.argv[1:] == ["--serve"]:
+        serve()
+    else:
+        sys.exit("usage: python -m grader.classes.workers --serve")

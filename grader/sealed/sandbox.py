@@ -2,37 +2,50 @@
 
 Children are forked from a multiprocessing fork server that has imported torch and nothing of the
 grading (no tests, no answers), so a child starts in milliseconds and can read nothing secret from
-its own memory. As root (Gradescope), each child also switches to a user id of its own, so it can
-read no grading file and signal no grading process. The parent reads raw bytes from each child and
-never unpickles what a child sends.
+its own memory. The fork server starts with a clean module path (never the submission's folder)
+and drops the grader's environment before forking. As root (Gradescope), each child also switches
+to a user id of its own. Whatever the child says is read through grader.sealed.protocol, with a
+deadline on every read and a size limit on everything.
 """
 
-import json
 import multiprocessing
 import os
 import random
+import select
 import shutil
 import signal
 import stat
 import sys
+import sysconfig
 import tempfile
 import time
 import types
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from multiprocessing.connection import wait
 
-MAX_OUTPUT = 64 * 2**20
+from grader.sealed import protocol
 
 
 @dataclass
 class JobRun:
-    messages: list = field(default_factory=list)  # JSON objects the child sent, in order
-    status: str = "finished"   # finished | timeout | crashed | garbled | skipped
+    outcomes: dict = field(default_factory=dict)  # case id -> validated outcome
+    loaded: list = None        # [{"cell", "error"}] once the cells are loaded
+    enforced: list = field(default_factory=list)  # what the child said confines it
+    refused: list = field(default_factory=list)   # what the harness refused student code
+    status: str = "finished"   # finished | timeout | crashed | garbled | tampered | skipped
     detail: str = ""           # what went wrong, for the student, when not finished
     loading: str = None        # the cell being loaded when the child stopped, if any
     seconds: float = 0.0
-    received: int = 0          # bytes read from the child
+
+
+class _Running:
+    """The parent's view of one running child."""
+
+    def __init__(self, process, requests, replies, limits, cases):
+        self.process, self.requests, self.replies, self.limits = process, requests, replies, limits
+        self.reader = protocol.Reader(replies.fileno())
+        self.cases, self.next_case, self.nonce = cases, 0, None
+        self.started, self.confined = time.monotonic(), False
 
 
 class Sandbox:
@@ -45,21 +58,23 @@ class Sandbox:
         self.separate_users = os.geteuid() == 0 and _readable_by_others(stdlib)
         self.context = multiprocessing.get_context("forkserver")
         self.context.set_forkserver_preload(["grader.sealed.child"])
+        self.enforced = []
 
     @property
     def isolation(self):
         """How student code is kept from grading files, for the staff notes."""
-        if self.separate_users:
-            return "each check ran as a user id of its own"
-        return ("checks ran as the grading user, behind audit hooks only" +
-                (" (Python is installed where other users cannot read it)"
-                 if os.geteuid() == 0 else ""))
+        who = ("each check ran as a user id of its own" if self.separate_users else
+               "checks ran as the grading user" + (
+                   " (Python is installed where other users cannot read it)"
+                   if os.geteuid() == 0 else ""))
+        return who + ("; " + "; ".join(self.enforced) if self.enforced else "")
 
     def warm_up(self):
         """Start the fork server now, so its imports overlap with the caller's own work."""
         from multiprocessing import forkserver
 
-        forkserver.ensure_running()
+        with _clean_start():
+            forkserver.ensure_running()
 
     def run(self, jobs, timeout, deadline):
         """Run `jobs`; each gets `timeout` seconds, and none starts after `deadline` (a
@@ -69,101 +84,149 @@ class Sandbox:
 
         runs = [JobRun() for _ in jobs]
         pending, running = list(range(len(jobs))), {}
-        while pending or running:
-            while pending and len(running) < self.workers:
-                i = pending.pop(0)
-                stalled = {r.loading for r in runs if r.status == "timeout" and r.loading}
-                stuck = [c["label"] for c in jobs[i]["cells"] if c["label"] in stalled]
-                reason = (f"not run: {stuck[0]} did not finish running within {timeout:g} s"
-                          if stuck else None)
-                if reason is None and time.monotonic() + 1 > deadline:
-                    reason = "not run: the time for grading this submission ran out"
-                if reason is not None:
-                    runs[i].status, runs[i].detail = "skipped", reason
-                    continue
-                receiver, sender = self.context.Pipe(duplex=False)
-                limits = {"memory_mb": self.memory_mb, "cpu_seconds": int(timeout) + 2,
-                          "uid": random.randrange(200_000, 2_000_000_000)
-                          if self.separate_users else None,
-                          "workdir": tempfile.mkdtemp(prefix="backprop-child-")}
-                process = self.context.Process(target=child.main, args=(sender, jobs[i], limits),
-                                               daemon=True)
-                with _main_module_hidden():
-                    process.start()
-                sender.close()
-                running[i] = (process, receiver, limits, time.monotonic(),
-                              len(jobs[i]["cases"]))
-            if running:
-                self._step(runs, running, timeout)
+        try:
+            while pending or running:
+                while pending and len(running) < self.workers:
+                    i = pending.pop(0)
+                    reason = self._reason_to_skip(runs, jobs[i], timeout, deadline)
+                    if reason is not None:
+                        runs[i].status, runs[i].detail = "skipped", reason
+                        continue
+                    running[i] = self._start(child, jobs[i], timeout)
+                if running:
+                    self._step(runs, running, timeout)
+        finally:
+            for i, entry in running.items():
+                self._finish(runs[i], entry, "crashed", "grading stopped")
         return runs
+
+    def _reason_to_skip(self, runs, job, timeout, deadline):
+        stalled = {r.loading for r in runs if r.status == "timeout" and r.loading}
+        stuck = [c["label"] for c in job["cells"] if c["label"] in stalled]
+        if stuck:
+            return f"not run: {stuck[0]} did not finish running within {timeout:g} s"
+        if time.monotonic() + 1 > deadline:
+            return "not run: the time for grading this submission ran out"
+        return None
+
+    def _start(self, child, job, timeout):
+        requests_r, requests_w = self.context.Pipe(duplex=False)
+        replies_r, replies_w = self.context.Pipe(duplex=False)
+        limits = {"memory_mb": self.memory_mb, "cpu_seconds": int(timeout) + 2,
+                  "uid": random.randrange(200_000, 2_000_000_000) if self.separate_users
+                  else None,
+                  "workdir": tempfile.mkdtemp(prefix="backprop-child-")}
+        start = {"provided": job["provided"], "cells": job["cells"]}
+        process = self.context.Process(target=child.main,
+                                       args=(requests_r, replies_w, start, limits), daemon=True)
+        from multiprocessing import forkserver
+
+        with _clean_start():
+            forkserver.ensure_running()  # a fork server that died is started again
+            process.start()
+        requests_r.close()
+        replies_w.close()
+        os.set_blocking(requests_w.fileno(), False)
+        return _Running(process, requests_w, replies_r, limits, job["cases"])
 
     def _step(self, runs, running, timeout):
         now = time.monotonic()
-        soonest = min(entry[3] + timeout for entry in running.values())
-        ready = wait([entry[1] for entry in running.values()], timeout=max(0.0, soonest - now))
-        for i, (process, receiver, limits, started, cases) in list(running.items()):
+        soonest = min(entry.started + timeout for entry in running.values())
+        fds = [entry.reader.fd for entry in running.values()]
+        ready, _, _ = select.select(fds, [], [], max(0.0, soonest - now))
+        for i, entry in list(running.items()):
             run = runs[i]
-            if receiver in ready and not self._receive(receiver, run):
-                process.join(timeout=5)
-                self._finish(run, process, limits, started, cases, "finished")
-            elif time.monotonic() >= started + timeout:
-                self._finish(run, process, limits, started, cases, "timeout",
-                             f"timed out after {timeout:g} s")
-            else:
-                continue
-            del running[i]
+            outcome = None
+            if entry.reader.fd in ready:
+                outcome = self._receive(run, entry, timeout)
+            if outcome is None and time.monotonic() >= entry.started + timeout:
+                outcome = ("timeout", f"timed out after {timeout:g} s")
+            if outcome is not None:
+                self._finish(run, entry, *outcome)
+                del running[i]
 
-    def _receive(self, receiver, run):
-        """Read one message; False when the child closed its end or sent garbage."""
+    def _receive(self, run, entry, timeout):
+        """Handle what the child sent; (status, detail) once it is done with, else None."""
         try:
-            data = receiver.recv_bytes(MAX_OUTPUT - run.received)
-            message = json.loads(data)
-        except EOFError:
-            return False
-        except (OSError, ValueError):
-            message = None
-        run.received += len(data) if message is not None else 0
-        if not _well_formed(message):
-            run.status, run.detail = "garbled", "the grading process sent unreadable output"
-            return False
-        run.messages.append(message)
-        if "loading" in message:
-            run.loading = message["loading"]
-        if "loaded" in message:
-            run.loading = None
-        return True
+            for message in entry.reader.pump():
+                self._handle(run, entry, message, entry.started + timeout)
+        except protocol.Violation as violation:
+            return ("tampered" if violation.forged else "garbled",
+                    f"the grading process stopped: {violation}")
+        if entry.reader.closed:
+            return self._ended(run, entry)
+        return None
 
-    def _finish(self, run, process, limits, started, cases, status, detail=""):
-        _kill(process, limits["uid"])
-        shutil.rmtree(limits["workdir"], ignore_errors=True)
-        run.seconds = time.monotonic() - started
-        if run.status == "garbled":
+    def _handle(self, run, entry, message, deadline):
+        if not isinstance(message, dict):
+            raise protocol.Violation("it sent a message that is not an object")
+        if not entry.confined:
+            if set(message) != {"confined"} or not isinstance(message["confined"], list):
+                raise protocol.Violation("it spoke out of turn", forged=True)
+            entry.confined = True
+            run.enforced = [str(line)[:300] for line in message["confined"][:20]]
             return
-        code = process.exitcode
-        if status == "finished" and code not in (0, None):
-            status, detail = "crashed", _exit_text(code)
-        elif status == "finished" and not any("loaded" in m for m in run.messages):
-            status, detail = "crashed", (
-                f"the grading process ended while {run.loading} was running (does it call "
-                "exit(), quit() or os._exit()?)" if run.loading else
-                "the grading process ended before the notebook loaded")
-        elif status == "finished" and sum("case" in m for m in run.messages) < cases:
-            status, detail = "crashed", ("your code ended the grading process early (does it "
-                                         "call exit(), quit() or os._exit()?)")
+        if run.loaded is None:
+            label = protocol.check_loading(message)
+            if label is not None:
+                run.loading = label
+                return
+            errors = protocol.check_loaded(message)
+            if errors is None:
+                raise protocol.Violation("it spoke out of turn", forged=True)
+            run.loaded, run.loading = errors, None
+        elif entry.nonce is None:
+            raise protocol.Violation("it spoke out of turn", forged=True)
+        else:
+            case = entry.cases[entry.next_case]
+            outcome, refused = protocol.check_reply(message, case["id"], entry.nonce)
+            run.outcomes[case["id"]] = outcome
+            run.refused += [r for r in refused if r not in run.refused]
+            entry.next_case += 1
+        self._send_next(entry, deadline)
+
+    def _send_next(self, entry, deadline):
+        if entry.next_case < len(entry.cases):
+            case = entry.cases[entry.next_case]
+            entry.nonce = protocol.new_nonce()
+            message = protocol.request(case["id"], entry.nonce, case["source"], case["name"],
+                                       case["params"], case["inputs"])
+        else:
+            entry.nonce, message = None, protocol.DONE
+        try:
+            protocol.write_all(entry.requests.fileno(), protocol.frame(message), deadline)
+        except OSError:
+            pass  # the child is gone: its exit says why
+
+    def _ended(self, run, entry):
+        entry.process.join(timeout=5)
+        code = entry.process.exitcode
+        if run.refused:
+            return ("tampered", "your code used " + ", ".join(run.refused) +
+                    ", which is not allowed while grading")
+        if code not in (0, None):
+            return ("crashed", _exit_text(code))
+        if run.loaded is None:
+            return ("crashed", f"the grading process ended while {run.loading} was running "
+                    "(does it call exit(), quit() or os._exit()?)" if run.loading else
+                    "the grading process ended before the notebook loaded")
+        if len(run.outcomes) < len(entry.cases):
+            return ("crashed", "your code ended the grading process early (does it call "
+                    "exit(), quit() or os._exit()?)")
+        return ("finished", "")
+
+    def _finish(self, run, entry, status, detail=""):
+        _kill(entry.process, entry.limits["uid"])
+        entry.requests.close()
+        entry.replies.close()
+        shutil.rmtree(entry.limits["workdir"], ignore_errors=True)
+        run.seconds = time.monotonic() - entry.started
+        if run.enforced:
+            self.enforced = run.enforced
+        if status == "finished" and run.refused:
+            status, detail = "tampered", ("your code used " + ", ".join(run.refused) +
+                                          ", which is not allowed while grading")
         run.status, run.detail = status, detail
-
-
-def _well_formed(message):
-    """The only messages a child sends (see grader.sealed.child._run); anything else is forged."""
-    if not isinstance(message, dict) or len(message) not in (1, 2):
-        return False
-    if set(message) == {"loading"}:
-        return isinstance(message["loading"], str)
-    if set(message) == {"loaded"}:
-        return isinstance(message["loaded"], list) and all(
-            isinstance(e, dict) and set(e) == {"cell", "error"}
-            and all(isinstance(v, str) for v in e.values()) for e in message["loaded"])
-    return set(message) == {"case", "outcome"} and type(message["case"]) is int
 
 
 def _readable_by_others(path):
@@ -177,15 +240,31 @@ def _readable_by_others(path):
 
 
 @contextmanager
-def _main_module_hidden():
-    """Keep multiprocessing from re-importing the parent's __main__ (Otter's CLI, pytest, ...)
-    in every child, which costs about a second per child and runs code the child has no use for."""
-    main = sys.modules["__main__"]
+def _clean_start():
+    """Start fork servers and children with nothing of the caller's: no __main__ module to
+    re-import (Otter's CLI, pytest, ...), and a module path without the current directory, which
+    under `otter run` is the submission's folder."""
+    main, path = sys.modules["__main__"], list(sys.path)
     sys.modules["__main__"] = types.ModuleType("__main__")
+    sys.path[:] = _trusted_path(path)
     try:
         yield
     finally:
         sys.modules["__main__"] = main
+        sys.path[:] = path
+
+
+def _trusted_path(path):
+    """Module path entries that are Python's own or this package's, never the current folder."""
+    import grader
+
+    package_root = os.path.dirname(os.path.dirname(os.path.realpath(grader.__file__)))
+    python = {os.path.realpath(p) for p in sysconfig.get_paths().values()}
+    keep = [p for p in path if p and os.path.realpath(p) != os.path.realpath(os.getcwd())
+            and (os.path.realpath(p) in python or "site-packages" in p
+                 or os.path.realpath(p).startswith(sys.base_prefix)
+                 or os.path.realpath(p) == package_root)]
+    return keep if package_root in keep else keep + [package_root]
 
 
 def _exit_text(code):
@@ -193,7 +272,8 @@ def _exit_text(code):
         name = signal.Signals(-code).name
         reason = {"SIGKILL": " (it may have run out of memory)",
                   "SIGXCPU": " (it used up its CPU time)",
-                  "SIGSEGV": " (a crash inside the process)"}.get(name, "")
+                  "SIGSEGV": " (a crash inside the process)",
+                  "SIGSYS": " (it made a system call that is not allowed)"}.get(name, "")
         return f"the grading process was stopped by {name}{reason}"
     return f"your code ended the grading process (exit code {code})"
 
@@ -203,7 +283,7 @@ def _kill(process, uid):
     for kill in (lambda: os.killpg(process.pid, signal.SIGKILL), process.kill):
         try:
             kill()
-        except (ProcessLookupError, PermissionError, OSError):
+        except (ProcessLookupError, PermissionError, OSError, AttributeError):
             pass
     if uid is not None:
         for entry in os.listdir("/proc"):

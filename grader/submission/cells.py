@@ -1,21 +1,28 @@
 """A submitted notebook, sorted into the cells grading may run.
 
 Grading never runs a submission's "Do not change" cells or Otter's own cells: the provided code
-comes from the reference (`homework.json`), and edits to protected cells are only reported. Of
+comes from the reference (`homework.json`), and edits to protected cells are only reported, and
+only when they change the code's meaning (whitespace, comments and formatting are not edits). Of
 the student's own cells, a check runs just those that define the names it needs, plus whatever
 those cells use in turn, in notebook order. So a notebook still grades when a Colab badge cell was
 added on top, when the `# MAIN CODE` marker was deleted or duplicated, or when a helper lives in
-a cell of its own; and a broken or hanging cell only costs the checks that need it.
+a cell of its own; and a broken or hanging cell only costs the checks that need it. An answer the
+notebook leaves blank is read from its markdown box when the student filled that in instead.
+
+All of it is linear in the notebook's size and stops at the submission's deadline.
 """
 
 import ast
 import builtins
 import re
 import symtable
+import time
 from dataclasses import dataclass, field
 
 PROTECTED_MARK = "# Do not change the code in this cell."
 MAIN_MARK = "# MAIN CODE"
+MAX_CELLS = 3_000          # code cells analysed; a notebook with more is cut there
+MAX_CELL_CHARS = 1_000_000
 
 
 @dataclass
@@ -24,9 +31,13 @@ class Cell:
     source: str
     binds: set = field(default_factory=set)
     uses: set = field(default_factory=set)
+    blanks: set = field(default_factory=set)   # names this cell leaves as `...`
+    label_text: str = ""
 
     @property
     def label(self):
+        if self.label_text:
+            return self.label_text
         first = next((line.strip() for line in self.source.splitlines() if line.strip()), "")
         return f"<cell {self.number}: {first[:40]}>"
 
@@ -36,49 +47,97 @@ class Submission:
     cells: list           # the student's code cells, in notebook order
     messages: list        # what the student should know about how the notebook was read
     notes: list           # what only course staff need to know
+    flags: list = field(default_factory=list)   # (kind, detail) for staff, see grader.results
 
     def cells_for(self, names):
         """The cells that define `names`, closed over the names those cells use."""
-        wanted, chosen = set(names), set()
-        changed = True
-        while changed:
-            changed = False
-            for i, cell in enumerate(self.cells):
-                if i not in chosen and cell.binds & wanted:
+        binders = {}
+        for i, cell in enumerate(self.cells):
+            for name in cell.binds:
+                binders.setdefault(name, []).append(i)
+        wanted, seen, chosen = list(names), set(names), set()
+        while wanted:
+            for i in binders.get(wanted.pop(), ()):
+                if i not in chosen:
                     chosen.add(i)
-                    wanted |= cell.uses
-                    changed = True
+                    fresh = self.cells[i].uses - seen
+                    seen |= fresh
+                    wanted += fresh
         return [self.cells[i] for i in sorted(chosen)]
 
 
-def from_notebook(notebook, homework):
-    """Sort the code cells of `notebook`; `homework` is the reference's homework.json."""
-    protected = {cell["source"].strip(): cell["label"] for cell in homework["protected"]}
-    cells, seen_protected, main_cells, messages = [], set(), 0, []
-    for number, cell in enumerate(notebook.cells, start=1):
-        if cell.get("cell_type") != "code":
-            continue
-        source = _source(cell)
-        if _is_otter_cell(source):
+def from_notebook(notebook, homework, deadline=None, boxes=None):
+    """Sort the code cells of `notebook`; `homework` is the reference's homework.json, `boxes`
+    the answers read from the notebook's markdown boxes ({name: text})."""
+    protected = {}
+    for cell in homework["protected"]:
+        protected.setdefault(meaning(cell["source"]), cell["label"])
+    otter_cells = {meaning(source) for source in homework.get("otter_cells", [])}
+    cells, seen_protected, main_cells, messages, flags = [], set(), 0, [], []
+    code_cells = [(n, c) for n, c in enumerate(notebook.cells, start=1)
+                  if c.get("cell_type") == "code"]
+    if len(code_cells) > MAX_CELLS:
+        flags.append(("review", f"{len(code_cells)} code cells; only the first {MAX_CELLS} "
+                                "were read"))
+        code_cells = code_cells[:MAX_CELLS]
+    for number, cell in code_cells:
+        if deadline is not None and time.monotonic() > deadline:
+            flags.append(("timeout", f"reading the notebook stopped at cell {number}"))
+            break
+        source = _source(cell)[:MAX_CELL_CHARS]
+        if _is_otter_cell(source) or ("grader" in source and meaning(source) in otter_cells):
             continue
         if source.strip().startswith(PROTECTED_MARK):
-            if source.strip() in protected:
-                seen_protected.add(source.strip())
+            seen_protected.add(meaning(source))
             continue
         main_cells += source.lstrip().startswith(MAIN_MARK)
         cells.append(_analyse(Cell(number, _without_magics(source))))
-    for source, label in protected.items():
-        if source not in seen_protected:
+    for key, label in protected.items():
+        if key not in seen_protected:
             messages.append(f"The \"Do not change\" cell under '{label}' is missing or was "
                             "edited; grading used the original cell.")
+            flags.append(("edited", f"the \"Do not change\" cell under '{label}'"))
     if main_cells != 1:
         messages.append(f"The notebook has {main_cells} cells starting with '{MAIN_MARK}' (it "
                         "should have one); the engine was taken from the cells that define its "
                         "classes and functions, in notebook order.")
+    _answers_from_boxes(cells, homework.get("answers", []), boxes or {}, flags)
     redefined = sorted(set().union(*(c.binds for c in cells)) & set(homework["provided_names"]))
     notes = ["Student cells redefine provided names: " + ", ".join(redefined) + "."] \
         if redefined else []
-    return Submission(cells, messages, notes)
+    return Submission(cells, messages, notes, flags)
+
+
+def meaning(source):
+    """What a cell's code means, without its whitespace, comments and formatting."""
+    try:
+        return ast.dump(ast.parse(source))
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return " ".join(source.split())
+
+
+def _answers_from_boxes(cells, answers, boxes, flags):
+    """Append a cell assigning the box's text for every answer no cell gives (missing, or left
+    as `...`); a cell's answer always wins over its box."""
+    state = {}
+    for cell in cells:
+        for name in cell.binds & set(answers):
+            state[name] = "blank" if name in cell.blanks else "given"
+    from_boxes, unanswered = [], []
+    for name in answers:
+        if state.get(name) == "given":
+            continue
+        if name in boxes:
+            cell = Cell(0, f"{name} = {boxes[name]!r}", label_text=f"<box of {name}>")
+            cell.binds = {name}
+            cells.append(cell)
+            from_boxes.append(name)
+        else:
+            unanswered.append(name)
+    if from_boxes:
+        flags.append(("answers from boxes", ", ".join(from_boxes)))
+    if unanswered:
+        flags.append(("no answer", ", ".join(unanswered)))
 
 
 def _source(cell):
@@ -105,34 +164,40 @@ _BUILTINS = set(dir(builtins))
 
 
 def _analyse(cell):
-    """Top-level names a cell binds and the global names it reads."""
+    """Top-level names a cell binds, the global names it reads, and the names it leaves `...`."""
     try:
         tree = ast.parse(cell.source)
-    except (SyntaxError, ValueError):
+        cell.binds = _bound(tree.body)
+        cell.uses = _global_uses(symtable.symtable(cell.source, cell.label, "exec")) - _BUILTINS
+        cell.blanks = {t.id for node in tree.body if isinstance(node, ast.Assign)
+                       and isinstance(node.value, ast.Constant) and node.value.value is ...
+                       for t in node.targets if isinstance(t, ast.Name)}
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
         pattern = r"^(?:class|def)\s+(\w+)|^(\w+)\s*="
         cell.binds = {a or b for a, b in re.findall(pattern, cell.source, re.M)}
-        return cell
-    cell.binds = _bound(tree.body)
-    cell.uses = _global_uses(symtable.symtable(cell.source, cell.label, "exec")) - _BUILTINS
     return cell
 
 
 def _global_uses(table):
     """Module-level names a cell reads, at top level or from inside its functions and classes
     (a function's own locals and parameters are not module names)."""
-    uses = {s.get_name() for s in table.get_symbols()
-            if s.is_referenced() and (table.get_type() == "module" or s.is_global())}
-    for child in table.get_children():
-        uses |= _global_uses(child)
+    uses, tables = set(), [table]
+    while tables:
+        table = tables.pop()
+        uses |= {s.get_name() for s in table.get_symbols()
+                 if s.is_referenced() and (table.get_type() == "module" or s.is_global())}
+        tables += table.get_children()
     return uses
 
 
 def _bound(statements):
-    names = set()
-    for node in statements:
+    names, pending = set(), list(statements)
+    while pending:
+        node = pending.pop()
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
             names.add(node.name)
-        elif isinstance(node, (ast.Import, ast.ImportFrom)):
+            continue
+        if isinstance(node, (ast.Import, ast.ImportFrom)):
             names |= {(a.asname or a.name).split(".")[0] for a in node.names}
         elif isinstance(node, (ast.Assign, ast.AugAssign, ast.AnnAssign, ast.For, ast.With)):
             targets = getattr(node, "targets", None) or [getattr(node, "target", None)]
@@ -140,6 +205,5 @@ def _bound(statements):
             names |= {n.id for t in targets if t is not None for n in ast.walk(t)
                       if isinstance(n, ast.Name)}
         for block in ("body", "orelse", "finalbody", "handlers"):
-            if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
-                names |= _bound(getattr(node, block, []) or [])
+            pending += getattr(node, block, []) or []
     return names

@@ -23,10 +23,10 @@ class SubmissionError(Exception):
 
 
 def prepare(directory, notebook_name):
-    """Leave exactly one notebook, `notebook_name`, in `directory`; return it (nbformat 4)
-    and messages saying what was done, for the student."""
+    """Leave exactly one notebook, `notebook_name`, in `directory`; return it (nbformat 4),
+    messages saying what was done, for the student, and flags for staff ((kind, detail))."""
     directory = Path(directory)
-    notes = []
+    notes, flags = [], []
     for archive in sorted(directory.glob("*.zip")):
         unzip(archive, directory / f"{archive.stem}_unzipped")
         archive.unlink()
@@ -48,18 +48,20 @@ def prepare(directory, notebook_name):
                 + ", ".join(str(p.relative_to(directory)) for p in found)
                 + f"); submit exactly one, {notebook_name}.")
         notes.append(f"Graded {named[0].relative_to(directory)}; ignored the other notebooks.")
+        flags.append(("renamed", f"{len(found)} notebooks; graded {named[0].name}"))
         found = named
     chosen = found[0]
     notebook = read_notebook(chosen)
     if chosen.name != notebook_name:
         notes.append(f"The notebook was named {chosen.name}.")
+        flags.append(("renamed", f"the notebook was named {chosen.name}"))
     aside = directory / "_submitted"
     aside.mkdir(exist_ok=True)
     for path in list(directory.iterdir()):
         if path != aside and path.suffix in (".ipynb", ".py") and path.is_file():
             shutil.move(str(path), aside / path.name)
     nbformat.write(notebook, directory / notebook_name)
-    return notebook, notes
+    return notebook, notes, flags
 
 
 def read_notebook(path):
@@ -99,12 +101,30 @@ def unzip(archive, target, max_bytes=MAX_UNZIPPED_BYTES):
             if max_bytes is not None and sum(m.file_size for m in members) > max_bytes:
                 raise SubmissionError(f"{archive.name} expands to more than "
                                       f"{max_bytes // 2**20} MB.")
+            written = 0
             for member in members:
-                destination = (target / member.filename).resolve()
-                if not destination.is_relative_to(target.resolve()):
-                    continue
-                destination.parent.mkdir(parents=True, exist_ok=True)
-                with zf.open(member) as source, open(destination, "wb") as out:
-                    shutil.copyfileobj(source, out)
-    except zipfile.BadZipFile:
+                try:
+                    destination = (target / member.filename).resolve()
+                    if not destination.is_relative_to(target.resolve()):
+                        continue  # a path that would leave the folder
+                    destination.parent.mkdir(parents=True, exist_ok=True)
+                    with zf.open(member) as source, open(destination, "wb") as out:
+                        written += _copy(source, out, None if max_bytes is None
+                                         else max_bytes - written)
+                except (OSError, zipfile.BadZipFile, NotImplementedError, RuntimeError):
+                    continue  # a name too long, a broken or encrypted entry: skip that file
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError):
         raise SubmissionError(f"{archive.name} is not a valid zip file.")
+
+
+def _copy(source, out, budget):
+    """Copy at most `budget` bytes (the zip's stated sizes may lie); return what was written."""
+    written = 0
+    while True:
+        block = source.read(1 << 20)
+        if not block:
+            return written
+        written += len(block)
+        if budget is not None and written > budget:
+            raise SubmissionError("The zip file expands to more than can be graded.")
+        out.write(block)

@@ -1,0 +1,153 @@
+"""The sandbox under attack (tests/adversarial.py), beyond each submission's own scores: nothing
+escapes, nothing survives, nothing leaks, results stay small, and the same holds through every
+entry point: the batch, the zip's Gradescope run script, one submission after another in one
+worker, and Otter's own `otter run`."""
+
+import hashlib
+import json
+import os
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from adversarial import ESCAPED, SECRET, build
+from conftest import ROOT, scores
+from notebooks import ENGINE_STEPS, load, reference_main
+
+from grader.classes import batch
+
+GRADER_FILES = sorted((ROOT / "grader").rglob("*.py"))
+
+
+def _fingerprint():
+    return {str(p): hashlib.sha256(p.read_bytes()).hexdigest() for p in GRADER_FILES}
+
+
+BEFORE = _fingerprint()
+SCRATCH_BEFORE = set(Path("/tmp").glob("backprop-child-*"))  # left by an earlier, killed run
+
+
+def _escaped():
+    return sorted(str(p) for p in Path(ESCAPED).parent.glob(Path(ESCAPED).name + "*"))
+
+
+def _lingering():
+    """Processes still running in a child's scratch folder."""
+    found = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                cwd = os.readlink(f"/proc/{entry}/cwd")
+            except OSError:
+                continue
+            if "backprop-child-" in cwd:
+                found.append((entry, cwd))
+    return found
+
+
+def test_nothing_escapes_the_sandbox(attacked):
+    assert _escaped() == []
+    assert _fingerprint() == BEFORE, "a submission changed the grader's own files"
+
+
+def test_no_process_or_scratch_folder_outlives_grading(attacked):
+    assert _lingering() == []
+    assert set(Path("/tmp").glob("backprop-child-*")) <= SCRATCH_BEFORE
+
+
+def test_results_stay_small(attacked):
+    for name, graded in attacked.items():
+        for path in graded.submission.parent.parent.parent.glob(f"results/{name}/*"):
+            assert path.stat().st_size < 2 * 2**20, (name, path.name, path.stat().st_size)
+
+
+def test_the_graders_environment_does_not_reach_student_code(attacked):
+    graded = attacked["environment"]
+    text = json.dumps(graded.results) + json.dumps(graded.report.to_json())
+    assert "RuntimeError" in text          # the attack ran and reported what it saw
+    assert SECRET not in text
+
+
+def test_a_public_message_shows_no_hidden_input(attacked):
+    """Cases reach a child one at a time, public first: the public case of step 1, the first
+    one to run, has seen only its own leaf."""
+    cases = {c.name: c for q in attacked["leak_inputs"].report.questions for c in q.cases}
+    message = cases["cosh at log2"].message
+    assert "seen: 0.6931471805599453" in message and "|" not in message.split("\n")[0]
+
+
+def test_tampering_is_reported_to_staff(attacked):
+    for name in ["forge_replies_on_load", "forge_reply_in_probe", "autograd_engine"]:
+        report = attacked[name].report
+        assert "tampered" in report.flags, (name, report.flags)
+        assert any(q.status == "tampered" for q in report.questions)
+    assert any("torch autograd" in d for d in attacked["autograd_engine"].report.flags["review"])
+
+
+def test_each_submission_in_one_worker_is_graded_on_its_own(built, tmp_path):
+    """Attackers first, then a blank and a correct victim, one after another in one worker:
+    the victims score what their own code deserves."""
+    template, zip_path, solution = built
+    engine = reference_main(solution)
+    order = ["patch_installed_grader", "survive_the_check", "spawn_and_copy", "torch_files"]
+    entries = [batch.Entry(name, build(name, load(template), engine, tmp_path / name))
+               for name in order]
+    blank = tmp_path / "blank" / template.name
+    blank.parent.mkdir()
+    blank.write_bytes(template.read_bytes())
+    correct = build("huge_print", load(template), engine, tmp_path / "correct")
+    entries += [batch.Entry("blank", blank), batch.Entry("correct", correct)]
+    batch.grade_all(entries, zip_path, tmp_path / "out", workers=1)
+    assert set(scores(batch.load(tmp_path / "out" / "blank")).values()) == {0}
+    graded = batch.load(tmp_path / "out" / "correct")
+    assert all(score == most for score, most in graded.report.scores().values())
+    assert _escaped() == [] and _lingering() == []
+
+
+def _run_autograder(zip_path, submission, root):
+    """The zip's own run_autograder script, with /autograder moved to `root`."""
+    for part in ("source", "submission", "results"):
+        (root / part).mkdir(parents=True)
+    with zipfile.ZipFile(zip_path) as zf:
+        zf.extractall(root / "source")
+    (root / "submission" / submission.name).write_bytes(submission.read_bytes())
+    script = (root / "source" / "run_autograder").read_text()
+    script = script.replace("/autograder", str(root))
+    env = dict(os.environ, PATH=f"{Path(sys.executable).parent}:{os.environ['PATH']}")
+    subprocess.run(["bash", "-c", script], env=env, capture_output=True, timeout=300)
+    return json.loads((root / "results" / "results.json").read_text())
+
+
+@pytest.mark.parametrize("name", ["forge_replies_on_load", "grader_package_in_zip",
+                                  "deeply_nested_json"])
+def test_gradescope_run_script_gives_zero_and_a_results_file(built, tmp_path, name):
+    template, zip_path, solution = built
+    submission = build(name, load(template), reference_main(solution), tmp_path / "in")
+    results = _run_autograder(zip_path, submission, tmp_path / "autograder")
+    assert results["score"] == 0 and results["tests"]
+    assert _escaped() == []
+
+
+def _otter_run(zip_path, submission, out):
+    out.mkdir(parents=True)
+    subprocess.run([sys.executable, "-m", "otter", "run", "-a", str(zip_path), "-o", str(out),
+                    str(submission)], capture_output=True, timeout=300)
+    results = json.loads((out / "results.json").read_text())
+    return {t["name"]: t["score"] for t in results["tests"] if "max_score" in t}
+
+
+def test_otter_run_stays_sealed(built, tmp_path):
+    """Otter's own runner, given a submission that ships a `grader` package and a `torch.py`,
+    and one that names a kernel that does not exist: nothing submitted is imported, the blank
+    engine scores zero, the correct one full marks."""
+    template, zip_path, solution = built
+    engine = reference_main(solution)
+    shipped = build("grader_package_in_zip", load(template), engine, tmp_path / "shipped")
+    assert set(_otter_run(zip_path, shipped, tmp_path / "out-shipped").values()) == {0}
+    kernel = build("missing_kernel", load(template), engine, tmp_path / "kernel")
+    got = _otter_run(zip_path, kernel, tmp_path / "out-kernel")
+    assert all(got[step] > 0 for step in ENGINE_STEPS), got
+    assert _escaped() == []

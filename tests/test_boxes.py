@@ -1,0 +1,232 @@
+"""Answers written in the notebook's \\boxed{} cells (grader/answers/boxes.py).
+
+The published notebook is rebuilt from its text (tests/data/HW1.2_Backpropagation.txt):
+blocks between blank lines become cells, those opening with "In [n]:" code cells, the
+others markdown.  Its boxes are then filled in the way students fill them, with no
+answer cells, and every answer read back must be judged as the master notebook's
+hidden tests judge it.
+"""
+import copy
+import re
+import time
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from grader.answers import compare_bigo, compare_value
+from grader.answers.boxes import box_labels, read_boxes
+
+ROOT = Path(__file__).resolve().parents[1]
+SEED = ROOT / "tests" / "data" / "HW1.2_Backpropagation.txt"
+MASTER = ROOT / "reference" / "HW1.2_Backpropagation.ipynb"
+NAMES = ["dz_dx_formula", "fwd_a", "fwd_b", "fwd_c", "fwd_d", "fwd_e", "fwd_z", "dz_dz", "dz_de",
+         "dz_dd", "dz_dc", "dz_db", "dz_da", "dz_dx", "T_run", "T_forward", "T_backward",
+         "T_backward_W1", "M_run", "M_forward", "M_backward", "M_backward_W1"]
+# What students put in the published boxes, by the box's left-hand side (its first member).
+FILLED = {
+    r"\frac{dz}{dx}": r"\sinh{x}",
+    "a": r"\text{log 2}",
+    "b": "2",
+    "c": r"\log{2}",
+    "d": r"-\log 2",
+    "e": r"\frac{1}{2}",
+    "z": r"\frac{5}{4} = 1.25",
+    r"\frac{\partial z}{\partial z}": "1",
+    r"\frac{\partial z}{\partial e}": r"\text{1/2}",
+    r"\frac{\partial z}{\partial d}": r"\frac{1}{4}",
+    r"\frac{\partial z}{\partial c}": r"-\frac{1}{4}",
+    r"\frac{\partial z}{\partial b}": "0.5",
+    r"\frac{\partial z}{\partial a}": r"\frac{\partial z}{\partial b} \cdot 2 = 1",
+    r"\frac{\partial z}{\partial x}": r"\frac{3}{4}",
+    r"T_{\text{run}}": r"O(nbd^2)",
+    r"T_{\text{forward}}": r"O(n b d^{2}) \text{ Same since no graph is built}",
+    r"T_{\text{backward}}": r"\mathcal{O}(n \cdot b \cdot d^2)",
+    r"T_{\text{backward-for-}W_1}": r"O(nbd^2 + nbd) = O(nbd^2)",
+    r"M_{\text{run}}": r"O(bd)",
+    r"M_{\text{forward}}": r"O(n\,b\,d)",
+    r"M_{\text{backward}}": r"O(nbd + nd^{2})",
+    r"M_{\text{backward-for-}W_1}": r"O(d^2 + nbd)",
+}
+
+
+def notebook_from_text(text):
+    cells = []
+    for block in re.split(r"\n\s*\n", text):
+        if re.match(r"In \[\d*\]:", block):
+            cells.append(nbformat.v4.new_code_cell(block.split("\n", 1)[-1]))
+        elif block.strip():
+            cells.append(nbformat.v4.new_markdown_cell(block.strip("\n")))
+    return nbformat.v4.new_notebook(cells=cells)
+
+
+def fill(notebook, filled):
+    """Replace the content of each box whose line starts with a label in `filled`."""
+    for cell in notebook.cells:
+        if cell.cell_type != "markdown":
+            continue
+        for label, answer in filled.items():
+            pattern = re.compile(r"^(\$*\s*" + re.escape(label) + r"\s*=.*?\\boxed\{)(.*)(\}\s*\$*\s*)$",
+                                 re.MULTILINE)
+            cell.source = pattern.sub(lambda m: m.group(1) + answer + m.group(3), cell.source)
+    return notebook
+
+
+@pytest.fixture(scope="module")
+def master():
+    return nbformat.read(MASTER, as_version=4)
+
+
+@pytest.fixture(scope="module")
+def labels(master):
+    return box_labels(master)
+
+
+@pytest.fixture(scope="module")
+def references(master):
+    """{name: (compare function, reference)} from the master notebook's hidden tests."""
+    found = {}
+    for cell in master.cells:
+        for name, function, reference in re.findall(
+                r"answer_correct\(found, '(\w+)', (compare_\w+), '([^']*)'\)", cell.source):
+            found[name] = ({"compare_value": compare_value, "compare_bigo": compare_bigo}[function],
+                           reference)
+    return found
+
+
+def published():
+    return notebook_from_text(SEED.read_text())
+
+
+def test_labels_of_the_master_notebook(labels):
+    assert [entry["name"] for entry in labels] == NAMES
+    by_name = {entry["name"]: entry["label"] for entry in labels}
+    assert by_name["dz_dx_formula"] == r"\frac{dz}{dx}"
+    assert by_name["fwd_a"] == "a"
+    assert by_name["dz_de"] == r"\frac{\partial z}{\partial e}"
+    assert by_name["T_backward_W1"] == r"T_{\text{backward-for-}W_1}"
+    assert by_name["M_run"] == r"M_{\text{run}}"
+
+
+def test_every_published_box_has_a_label(labels):
+    """The published notebook's boxes carry exactly the master notebook's labels."""
+    assert set(FILLED) == {entry["label"] for entry in labels}
+
+
+def test_published_boxes_filled_in_by_a_student(labels, references):
+    notebook = fill(published(), FILLED)
+    assert not any(c.cell_type == "code" and "fwd_a" in c.source for c in notebook.cells)
+    by_label = {entry["label"]: entry["name"] for entry in labels}
+    read = read_boxes(notebook, labels)
+    assert read == {by_label[label]: answer for label, answer in FILLED.items()}
+    assert len(read) == 22
+    for name, answer in read.items():
+        compare, reference = references[name]
+        verdict = compare(answer, reference)
+        assert verdict.correct, (name, answer, verdict)
+
+
+def test_published_notebook_as_it_is(labels, references):
+    """The seed's own boxes: the big-O boxes are TODO placeholders; dz/dx holds cosh (wrong)."""
+    read = read_boxes(published(), labels)
+    assert set(read) == set(NAMES[:14])
+    assert read["dz_dx_formula"] == r"\cosh{x}"
+    assert read["fwd_a"] == r"\text{log 2}"
+    assert read["fwd_e"] == r"\text{1/2 }"
+    assert not compare_value(read["dz_dx_formula"], references["dz_dx_formula"][1]).correct
+    for name in NAMES[1:14]:
+        compare, reference = references[name]
+        assert compare(read[name], reference).correct, name
+
+
+def test_wrong_answers_in_boxes_are_judged_wrong(labels, references):
+    wrong = {"a": "2", "z": r"\frac{5}{4} = 1", r"T_{\text{run}}": "O(nbd)",
+             r"M_{\text{backward}}": r"O(nbd) \text{ since only activations are kept}"}
+    read = read_boxes(fill(published(), wrong), labels)
+    for name in ("fwd_a", "fwd_z", "T_run", "M_backward"):
+        compare, reference = references[name]
+        assert not compare(read[name], reference).correct, name
+
+
+def test_generated_notebook_placeholders_are_not_answers(master, labels):
+    """The student notebook built from the master keeps \\texttt{name} in its boxes."""
+    assert read_boxes(master, labels) == {}
+    notebook = copy.deepcopy(master)
+    for cell in notebook.cells:
+        if cell.cell_type == "markdown":
+            cell.source = cell.source.replace(r"\boxed{\texttt{fwd\_a}}", r"\boxed{\log 2}") \
+                .replace(r"\boxed{\texttt{T\_run}}", r"\boxed{O(n\, b\, d^{2})}")
+    assert read_boxes(notebook, labels) == {"fwd_a": r"\log 2", "T_run": r"O(n\, b\, d^{2})"}
+
+
+@pytest.mark.parametrize("content", [
+    r"\texttt{fwd\_a}", r"O(\text{TODO: fill me in})", "", "   ", "...", r"\dots", "?", "O(...)",
+    r"\text{}", r"\text{ TODO }",
+])
+def test_unfilled_boxes_are_skipped(labels, content):
+    notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell(
+        f"$$\na = \\boxed{{{content}}}\n$$")])
+    assert read_boxes(notebook, labels) == {}
+
+
+def md(*sources):
+    return nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell(s) for s in sources])
+
+
+def test_box_forms(labels):
+    notebook = md(
+        r"$a = \boxed{\log 2}$ inline, and $b=\boxed{2}$ on the same line",
+        "$$ \\frac{ \\partial{z} }{ \\partial e } =\n \\boxed{ \\frac{1}{\\left(2\\right)} } $$",
+        r"$$T_{\text{backward-for-}W_{1}} = \boxed{O(\max(n, b)\, d^{2}\, \min\{1, 2\})}$$",
+        r"\[M_{\text{run}} = \boxed{O(bd)}\]",
+        r"$$\dfrac{dz}{dx} = \boxed{\boxed{\sinh x}}$$",
+    )
+    assert read_boxes(notebook, labels) == {
+        "fwd_a": r"\log 2", "fwd_b": "2", "dz_de": r"\frac{1}{\left(2\right)}",
+        "T_backward_W1": r"O(\max(n, b)\, d^{2}\, \min\{1, 2\})", "M_run": "O(bd)",
+        "dz_dx_formula": r"\boxed{\sinh x}"}
+    assert compare_value(r"\boxed{\sinh x}", "sinh(x)").correct
+
+
+def test_last_filled_box_wins(labels):
+    notebook = md(r"$$a = \boxed{1}$$", r"$$a = \boxed{\log 2}$$", r"$$a = \boxed{\texttt{fwd\_a}}$$")
+    assert read_boxes(notebook, labels) == {"fwd_a": r"\log 2"}
+
+
+def test_unknown_labels_and_boxes_without_label_are_ignored(labels):
+    notebook = md(r"$$q = \boxed{1}$$", r"$$\boxed{2}$$", r"Some text \boxed{3}", "$$y = x$$")
+    assert read_boxes(notebook, labels) == {}
+
+
+def test_unbalanced_braces_do_not_hide_later_boxes(labels):
+    notebook = md(r"$$a = \boxed{\frac{1}{4}$$" "\n\n" r"$$b = \boxed{2}$$",
+                  r"$$c = \boxed{\log{2}}}}}$$", r"$$d = \boxed{-\log 2}$$")
+    assert read_boxes(notebook, labels) == {"fwd_b": "2", "fwd_c": r"\log{2}", "fwd_d": r"-\log 2"}
+
+
+def test_cells_as_plain_dicts_and_lists(labels):
+    notebook = {"cells": [{"cell_type": "markdown", "source": ["$$a = ", "\\boxed{\\log 2}$$"]},
+                          {"cell_type": "code", "source": "$$b = \\boxed{2}$$"},
+                          {"cell_type": "markdown", "source": None}, "junk"]}
+    assert read_boxes(notebook, labels) == {"fwd_a": r"\log 2"}
+    assert read_boxes({}, labels) == {} and read_boxes(None, labels) == {}
+
+
+HOSTILE = [
+    "{" * 300_000,
+    r"\boxed{" * 100_000,
+    r"$$a = \boxed{1}$$ " * 20_000,
+    "a = " + r"\boxed{" * 50_000 + "}" * 50_000,
+    "$$a = \\boxed{" + "x" * 500_000 + "}$$",
+    "=" * 300_000 + r"\boxed{1}",
+    ("$" * 1000 + r"\boxed{}") * 200,
+]
+
+
+@pytest.mark.parametrize("source", HOSTILE, ids=range(len(HOSTILE)))
+def test_hostile_markdown_is_read_quickly(labels, source):
+    notebook = md(*([source] * 12))
+    start = time.perf_counter()
+    read = read_boxes(notebook, labels)
+    assert time.perf_counter() - start < 1.0
+    assert all(len(v) <= 2_001 for v in read.values())
