@@ -438,7 +438,10 @@ def build(name, template, engine, folder):
             return write(blank_with(template, code), folder)
         return write(correct(template, engine + "\n" + code), folder)
     if name == "grader_package_in_zip":
-        path = write(template, folder / "nb")
+        notebook = copy.deepcopy(template)
+        notebook.metadata["kernelspec"] = {"name": "no-such-kernel", "display_name": "x",
+                                           "language": "python"}
+        path = write(notebook, folder / "nb")
         payload = f"open({ESCAPED + 'imported'!r}, 'w').write('x')\n"
         with zipfile.ZipFile(folder / "submission.zip", "w") as zf:
             zf.write(path, path.name)
@@ -446,6 +449,7 @@ def build(name, template, engine, folder):
             zf.writestr("grader/authoring/__init__.py", payload)
             zf.writestr("grader/authoring/cases.py", payload + "def case(*a, **k):\n    pass\n")
             zf.writestr("torch.py", payload)
+            zf.writestr(".OTTER_LOG", pickle.dumps(Payload()))
         return folder / "submission.zip"
     if name == "long_names_in_zip":
         path = write(solved, folder / "nb")

@@ -19,7 +19,7 @@ from grader.classes import batch
 
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOK = build.NOTEBOOK
-TEST_LIMITS = {"step_timeout": 3, "submission_timeout": 40}
+TEST_LIMITS = {"step_timeout": 2, "submission_timeout": 30}
 
 
 def with_limits(zip_path, target, **limits):

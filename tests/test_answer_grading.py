@@ -1,13 +1,10 @@
-"""The written answers, graded through the zip by Otter's `otter run`: right answers in many
-spellings earn their points, wrong ones lose exactly theirs, and feedback does not give the
-reference away."""
+"""The written answers, graded through the zip: right answers in many spellings earn their
+points, wrong ones lose exactly theirs, and feedback does not give the reference away."""
 
-import json
 
 import pytest
 
 from notebooks import load, with_answers
-from test_build import otter_run
 
 # Right answers in the spellings students use, and wrong ones marked False.
 MIXED = {
@@ -44,16 +41,11 @@ QUESTION_OF = {"dz_dx_formula": "paper_calculus", **{n: "paper_forward" for n in
 
 
 @pytest.fixture(scope="module")
-def mixed(built, tmp_path_factory):
-    import nbformat
-
-    template, zip_path, _ = built
-    folder = tmp_path_factory.mktemp("mixed")
+def mixed(built, grade_all):
+    template, _, _ = built
     notebook = with_answers(load(template), {name: text for name, (text, _) in MIXED.items()})
-    nbformat.write(notebook, folder / "HW1.2_Backpropagation.ipynb")
-    scores = otter_run(zip_path, folder / "HW1.2_Backpropagation.ipynb", folder / "out")
-    results = json.loads((folder / "out" / "results.json").read_text())
-    return scores, results
+    graded = grade_all({"mixed": notebook})["mixed"]
+    return graded.report.scores(), graded.results
 
 
 def test_partial_credit_per_answer(mixed):

@@ -255,19 +255,14 @@ def test_prepare_deletes_otter_logs_inside_zips(tmp_path):
     assert [c.source for c in notebook.cells] == ["x = 1"]
 
 
-@pytest.mark.xfail(raises=OSError, strict=True, reason=(
-    "prepare() calls Path.unlink() on every path named .OTTER_LOG, so a directory of that name "
-    "(e.g. a zip entry '.OTTER_LOG/x') raises IsADirectoryError instead of being removed or "
-    "turned into a SubmissionError; the submission then fails as an autograder fault"))
 def test_prepare_survives_a_directory_named_otter_log(tmp_path):
-    (tmp_path / NOTEBOOK).write_text(notebook_text("x = 1"))
-    (tmp_path / ".OTTER_LOG").mkdir()
-    (tmp_path / ".OTTER_LOG" / "x").write_bytes(b"pickle")
+    make_zip(tmp_path / "upload.zip", [(NOTEBOOK, notebook_text("x = 1")),
+                                       (".OTTER_LOG/x", b"pickle")])
     try:
         intake.prepare(tmp_path, NOTEBOOK)
     except SubmissionError:
         return
-    assert not (tmp_path / ".OTTER_LOG").exists()
+    assert [p for p in tmp_path.rglob("*") if p.name == ".OTTER_LOG"] == []
 
 
 def test_prepare_grades_the_notebook_with_the_homework_name_among_several(tmp_path):

@@ -22,7 +22,7 @@ import yaml
 from otter.assign import main as otter_assign
 
 from grader.assign import student_tests
-from grader.submission.cells import PROTECTED_MARK, Cell, _analyse
+from grader.submission.cells import Cell, _analyse, is_protected
 
 NOTEBOOK = "HW1.2_Backpropagation.ipynb"
 TORCH = "torch==2.13.0+cpu"
@@ -165,7 +165,7 @@ def homework_layout(notebook):
             titles = [line.lstrip("#").strip() for line in source.splitlines()
                       if line.startswith("#")]
             heading = titles[-1] if titles else heading
-        elif cell.cell_type == "code" and source.startswith(PROTECTED_MARK):
+        elif cell.cell_type == "code" and is_protected(source):
             protected.append({"label": heading, "source": source})
         elif cell.cell_type == "code" and source.startswith('grader.check("'):
             questions.append(source.split('"')[1])

@@ -9,6 +9,7 @@ import math
 
 MAX_ITEMS = 200_000  # numbers per tensor or list: far above what any check needs
 MAX_DEPTH = 8
+MAX_DIMENSIONS = 64
 MAX_TEXT = 2_000
 DTYPES = ("float16", "bfloat16", "float32", "float64", "int8", "int16", "int32", "int64",
           "uint8", "bool")
@@ -101,7 +102,8 @@ def _decode_tensor(raw):
     dtype, shape, data = raw.get("dtype"), raw.get("shape"), raw.get("data")
     if dtype not in DTYPES or not isinstance(shape, list) or not isinstance(data, list):
         raise InvalidData("malformed tensor in the output")
-    if not all(isinstance(s, int) and 0 <= s <= MAX_ITEMS for s in shape):
+    if len(shape) > MAX_DIMENSIONS or \
+            not all(isinstance(s, int) and 0 <= s <= MAX_ITEMS for s in shape):
         raise InvalidData("malformed tensor shape in the output")
     if math.prod(shape) != len(data) or len(data) > MAX_ITEMS:
         raise InvalidData("tensor data does not match its shape")

@@ -109,7 +109,7 @@ def grade(notebook, questions, homework, sandbox, step_timeout, submission_timeo
 STOPPED = {
     "timeout": "{q} {d}; this check did not finish.",
     "skipped": "{q} was {d}.",
-    "tampered": "{q} was not graded: {d}. This check scores zero.",
+    "tampered": "{q} was stopped: {d}. This check scores zero.",
     "garbled": "{q} was not graded: {d}.",
 }
 

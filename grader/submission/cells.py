@@ -87,7 +87,7 @@ def from_notebook(notebook, homework, deadline=None, boxes=None):
         source = _source(cell)[:MAX_CELL_CHARS]
         if _is_otter_cell(source) or ("grader" in source and meaning(source) in otter_cells):
             continue
-        if source.strip().startswith(PROTECTED_MARK):
+        if is_protected(source):
             seen_protected.add(meaning(source))
             continue
         main_cells += source.lstrip().startswith(MAIN_MARK)
@@ -106,6 +106,18 @@ def from_notebook(notebook, homework, deadline=None, boxes=None):
     notes = ["Student cells redefine provided names: " + ", ".join(redefined) + "."] \
         if redefined else []
     return Submission(cells, messages, notes, flags)
+
+
+def is_protected(source):
+    """A "Do not change" cell: its marker line stands among the comments that open it (a
+    comment added above the marker is not an edit)."""
+    for line in source.splitlines():
+        line = line.strip()
+        if line == PROTECTED_MARK:
+            return True
+        if line and not line.startswith("#"):
+            return False
+    return False
 
 
 def meaning(source):

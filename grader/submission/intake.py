@@ -32,7 +32,7 @@ def prepare(directory, notebook_name):
         archive.unlink()
         notes.append(f"Unpacked {archive.name}.")
     for log in directory.rglob(".OTTER_LOG"):
-        log.unlink()
+        shutil.rmtree(log) if log.is_dir() and not log.is_symlink() else log.unlink()
     found = sorted(p for p in directory.rglob("*.ipynb")
                    if not IGNORED_PARTS & set(p.relative_to(directory).parts[:-1]))
     if not found:
