@@ -5,7 +5,6 @@ import sys
 from pathlib import Path
 
 from grader import project
-from grader.classes import workers as local
 
 
 def assign(args):

@@ -319,13 +319,16 @@ def forward_algorithm(graph):
 
 PARTIAL_FRAME = """
 import os, struct, time
+_forward = forward_algorithm
 def forward_algorithm(graph):
-    for fd in range(3, 256):
-        try:
-            os.write(fd, struct.pack(">I", 1000) + b"x")
-        except OSError:
-            pass
-    time.sleep(10 ** 6)
+    if any(type(getattr(n, "value", None)).__name__ == "Tensor" for n in graph.sorted_nodes()):
+        for fd in range(3, 256):
+            try:
+                os.write(fd, struct.pack(">I", 1000) + b"x")
+            except OSError:
+                pass
+        time.sleep(10 ** 6)
+    return _forward(graph)
 """
 
 DEEP_REPLY = """
@@ -586,7 +589,8 @@ EXPECT = {
     "grader_package_in_zip": {"zero": ALL},
     # bounded: the grader stays up and grades everything else (the attacks that replace
     # forward_algorithm lose step 1; cases that need no forward pass keep their points)
-    "partial_frame": {"full": ANSWERS, "zero": ["step1_forward"]},
+    "partial_frame": {"full": ANSWERS + ENGINE[:3],
+                      "zero": ["step4_tensors", "step5_higher_order", "step6_matmul"]},
     "deep_reply": {"full": ANSWERS, "zero": ["step1_forward"]},
     "huge_numbers": {"full": ANSWERS, "zero": ["step1_forward"]},
     "huge_exception_name": {"full": ANSWERS, "zero": ["step1_forward"]},
@@ -609,8 +613,8 @@ EXPECT = {
                                                                       "step6_matmul"],
                                 # extra credit: the cases before the hang still count
                                 "scores": {"step5_higher_order": 2.5},
-                                "says": r"step4_tensors timed out after \d+ s"},
-    "sleep_everywhere": {"full": ANSWERS, "zero": ENGINE, "says": r"timed out after \d+ s"},
+                                "says": r"step4_tensors timed out after [\d.]+ s"},
+    "sleep_everywhere": {"full": ANSWERS, "zero": ENGINE, "says": r"timed out after [\d.]+ s"},
     "exit_on_load": {"full": ANSWERS, "zero": ENGINE, "says": r"ended the grading process"},
     "exit_in_forward": {"full": ANSWERS, "zero": ENGINE, "says": r"raised SystemExit"},
     "kill_self_in_backward": {"full": ANSWERS + ENGINE[:1], "zero": ENGINE[1:],

@@ -7,7 +7,9 @@ zip itself (`production_zip`).
 
 import json
 import os
+import queue
 import zipfile
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from pathlib import Path
 
@@ -15,11 +17,11 @@ import nbformat
 import pytest
 
 from grader.assign import build
-from grader.classes import batch
+from grader.classes import workers
 
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOK = build.NOTEBOOK
-TEST_LIMITS = {"step_timeout": 2, "submission_timeout": 30}
+TEST_LIMITS = {"step_timeout": 1.5, "submission_timeout": 30}
 
 
 def with_limits(zip_path, target, **limits):
@@ -58,9 +60,25 @@ def production_zip(built):
 
 @pytest.fixture(scope="session")
 def grade_all(built, tmp_path_factory):
-    """Grade {name: notebook or path} through the built zip, two at a time; return {name: Graded}."""
+    """Grade {name: notebook or path} through the built zip, two at a time, as a batch does (one
+    `grader.classes.workers.grade` per submission, in worker processes kept for the whole
+    session); save each result as a batch would; return {name: Graded}."""
     _, zip_path, _ = built
     out = tmp_path_factory.mktemp("graded")
+    idle, started = queue.SimpleQueue(), []
+
+    def grade_one(name, path):
+        try:
+            worker = idle.get_nowait()
+        except queue.Empty:
+            worker = workers.Worker()
+            started.append(worker)
+        try:
+            graded = workers.grade(zip_path, path, worker)
+        finally:
+            idle.put(worker)
+        workers.write(graded, out / "results" / name)
+        return name, replace(graded, submission=path)
 
     def grade(submissions):
         paths = {}
@@ -72,12 +90,12 @@ def grade_all(built, tmp_path_factory):
                 folder.mkdir(parents=True, exist_ok=True)
                 paths[name] = folder / NOTEBOOK
                 nbformat.write(item, paths[name])
-        entries = [batch.Entry(name, path) for name, path in paths.items()]
-        batch.grade_all(entries, zip_path, out / "results", workers=2)
-        return {name: replace(batch.load(out / "results" / name), submission=path)
-                for name, path in paths.items()}
+        with ThreadPoolExecutor(2) as pool:
+            return dict(pool.map(lambda item: grade_one(*item), paths.items()))
 
-    return grade
+    yield grade
+    for worker in started:
+        worker.close()
 
 
 def scores(graded):
@@ -95,20 +113,46 @@ def report_cases(graded, question):
 
 
 @pytest.fixture(scope="session")
-def attacked(built, grade_all, tmp_path_factory):
-    """The hostile, hanging and malformed corpus (tests/adversarial.py) graded through the zip,
-    with a secret planted in the grading process's environment; {name: Graded}."""
+def corpus(built, grade_all, tmp_path_factory):
+    """Every corpus graded in one batch (one pair of workers for the whole session): the engines
+    of tests/engines.py, the hostile, hanging and malformed submissions of tests/adversarial.py
+    (with a secret planted in the grading process's environment), and the mixed answers of
+    tests/test_answer_grading.py. {name: Graded}; names are those of the corpora."""
+    import nbformat
     from adversarial import ESCAPED, EXPECT, MARKER, SECRET, build
-    from notebooks import load, reference_main
+    from engines import CORRECT, WRONG
+    from notebooks import load, main_cell, reference_main, with_answers, with_main
+    from test_answer_grading import MIXED
 
     template, _, solution = built
+    base = reference_main(solution)
+    submissions = {name: with_main(load(template), base + "\n" + case["code"])
+                   for name, case in WRONG.items()}
+    for name, cells in CORRECT.items():
+        cells = [cells] if isinstance(cells, str) else cells
+        notebook = with_main(load(template), cells[0])
+        position = notebook.cells.index(main_cell(notebook))
+        for offset, source in enumerate(cells[1:], start=1):
+            notebook.cells.insert(position + offset, nbformat.v4.new_code_cell(source))
+        submissions[name] = notebook
+    submissions["mixed"] = with_answers(load(template),
+                                        {name: text for name, (text, _) in MIXED.items()})
     folder = tmp_path_factory.mktemp("adversarial")
     for path in [Path(MARKER), *Path(ESCAPED).parent.glob(Path(ESCAPED).name + "*")]:
         path.unlink(missing_ok=True)
-    paths = {name: build(name, load(template), reference_main(solution), folder / name)
-             for name in EXPECT}
+    for name in EXPECT:
+        assert name not in submissions, name
+        submissions[name] = build(name, load(template), base, folder / name)
     os.environ["BACKPROP_PLANTED_SECRET"] = SECRET
     try:
-        return grade_all(paths)
+        return grade_all(submissions)
     finally:
         del os.environ["BACKPROP_PLANTED_SECRET"]
+
+
+@pytest.fixture(scope="session")
+def attacked(corpus):
+    """The submissions of tests/adversarial.py, graded."""
+    from adversarial import EXPECT
+
+    return {name: corpus[name] for name in EXPECT}

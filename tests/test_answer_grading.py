@@ -4,7 +4,6 @@ points, wrong ones lose exactly theirs, and feedback does not give the reference
 
 import pytest
 
-from notebooks import load, with_answers
 
 # Right answers in the spellings students use, and wrong ones marked False.
 MIXED = {
@@ -41,10 +40,8 @@ QUESTION_OF = {"dz_dx_formula": "paper_calculus", **{n: "paper_forward" for n in
 
 
 @pytest.fixture(scope="module")
-def mixed(built, grade_all):
-    template, _, _ = built
-    notebook = with_answers(load(template), {name: text for name, (text, _) in MIXED.items()})
-    graded = grade_all({"mixed": notebook})["mixed"]
+def mixed(corpus):
+    graded = corpus["mixed"]
     return graded.report.scores(), graded.results
 
 

@@ -11,8 +11,6 @@ import sys
 import zipfile
 from pathlib import Path
 
-import pytest
-
 from adversarial import ESCAPED, SECRET, build
 from conftest import ROOT, scores
 from notebooks import load, reference_main
@@ -60,8 +58,10 @@ def test_no_process_or_scratch_folder_outlives_grading(attacked):
 
 def test_results_stay_small(attacked):
     for name, graded in attacked.items():
-        for path in graded.submission.parent.parent.parent.glob(f"results/{name}/*"):
-            assert path.stat().st_size < 2 * 2**20, (name, path.name, path.stat().st_size)
+        for what, text in [("results.json", json.dumps(graded.results)),
+                           ("sealed.json", json.dumps(graded.report.to_json())),
+                           ("output", graded.output)]:
+            assert len(text) < 2 * 2**20, (name, what, len(text))
 
 
 def test_the_graders_environment_does_not_reach_student_code(attacked):
@@ -92,7 +92,7 @@ def test_each_submission_in_one_worker_is_graded_on_its_own(built, tmp_path):
     the victims score what their own code deserves."""
     template, zip_path, solution = built
     engine = reference_main(solution)
-    order = ["patch_installed_grader", "survive_the_check", "spawn_and_copy", "torch_files"]
+    order = ["patch_installed_grader", "survive_the_check", "spawn_and_copy"]
     entries = [batch.Entry(name, build(name, load(template), engine, tmp_path / name))
                for name in order]
     blank = tmp_path / "blank" / template.name
@@ -121,33 +121,19 @@ def _run_autograder(zip_path, submission, root):
     return json.loads((root / "results" / "results.json").read_text())
 
 
-@pytest.mark.parametrize("name", ["forge_replies_on_load", "grader_package_in_zip",
-                                  "deeply_nested_json"])
-def test_gradescope_run_script_gives_zero_and_a_results_file(built, tmp_path, name):
+def test_gradescope_run_script_gives_zero_and_a_results_file(built, tmp_path):
+    """Through the zip's own run script: a forged reply, a shipped `grader` package, and a
+    notebook whose JSON nests too deeply each get a results file and zero."""
+    from concurrent.futures import ThreadPoolExecutor
+
     template, zip_path, solution = built
-    submission = build(name, load(template), reference_main(solution), tmp_path / "in")
-    results = _run_autograder(zip_path, submission, tmp_path / "autograder")
-    assert results["score"] == 0 and results["tests"]
+    names = ["forge_replies_on_load", "grader_package_in_zip", "deeply_nested_json"]
+    submissions = [build(name, load(template), reference_main(solution), tmp_path / name)
+                   for name in names]
+    with ThreadPoolExecutor(len(names)) as pool:
+        results = list(pool.map(lambda args: _run_autograder(zip_path, *args),
+                                [(s, tmp_path / f"autograder-{n}")
+                                 for n, s in zip(names, submissions)]))
+    for name, result in zip(names, results):
+        assert result["score"] == 0 and result["tests"], name
     assert _escaped() == []
-
-
-def _otter_run(zip_path, submission, out):
-    out.mkdir(parents=True)
-    subprocess.run([sys.executable, "-m", "otter", "run", "-a", str(zip_path), "-o", str(out),
-                    str(submission)], capture_output=True, timeout=300)
-    results = json.loads((out / "results.json").read_text())
-    return {t["name"]: t["score"] for t in results["tests"] if "max_score" in t}
-
-
-def test_otter_run_stays_sealed(built, tmp_path):
-    """Otter's own runner, given a blank engine in a zip that ships a `grader` package, a
-    `torch.py` and an .OTTER_LOG, in a notebook that names a kernel that does not exist: it
-    writes results, nothing submitted is imported or unpickled, and the blank engine scores
-    zero."""
-    from adversarial import MARKER
-
-    template, zip_path, solution = built
-    shipped = build("grader_package_in_zip", load(template), reference_main(solution),
-                    tmp_path / "shipped")
-    assert set(_otter_run(zip_path, shipped, tmp_path / "out").values()) == {0}
-    assert _escaped() == [] and not Path(MARKER).exists()

@@ -10,7 +10,6 @@ import sys
 import time
 import zipfile
 from html.parser import HTMLParser
-from pathlib import Path
 
 import nbformat
 import pytest

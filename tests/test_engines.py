@@ -1,36 +1,20 @@
 """Grading depth: every realistic wrong engine loses exactly the points it should, every correct
 engine keeps full marks, and the feedback says what went wrong without showing the solution."""
 
-import copy
 import re
 
-import nbformat
 import pytest
 
 from conftest import report_cases, scores
 from engines import CORRECT, WRONG
-from notebooks import ENGINE_STEPS, load, main_cell, reference_main, with_main
+from notebooks import ENGINE_STEPS, reference_main
 
 STEP_POINTS = 5
 
 
-def with_cells(template, cells):
-    notebook = with_main(template, cells[0])
-    position = notebook.cells.index(main_cell(notebook))
-    for offset, source in enumerate(cells[1:], start=1):
-        notebook.cells.insert(position + offset, nbformat.v4.new_code_cell(source))
-    return notebook
-
-
 @pytest.fixture(scope="module")
-def graded(built, grade_all):
-    template, _, solution = built
-    template, base = load(template), reference_main(solution)
-    submissions = {name: with_main(template, base + "\n" + case["code"])
-                   for name, case in WRONG.items()}
-    submissions.update({name: with_cells(template, [cells] if isinstance(cells, str) else cells)
-                        for name, cells in CORRECT.items()})
-    return grade_all(submissions)
+def graded(corpus):
+    return {name: corpus[name] for name in [*WRONG, *CORRECT]}
 
 
 def test_corpus_size():

@@ -14,7 +14,6 @@ import subprocess
 import sys
 import sysconfig
 import time
-import zipfile
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 

@@ -222,19 +222,16 @@ class Outcome:
         return not self.problems
 
     def tables(self):
-        from grader.classes import workers
+        from grader.classes.tables import table
 
-        return ("Reference solution\n" + workers.table(self.reference) + "\n\n"
-                "Blank student template\n" + workers.table(self.blank) + "\n")
+        return ("Reference solution\n" + table(self.reference.report, "reference solution")
+                + "\n\nBlank student template\n" + table(self.blank.report, "blank template")
+                + "\n")
 
 
 def _cases(graded):
     """(question, case, points, passed, message) of every case sealed grading decided."""
-    report = graded.report
-    questions = report.questions if hasattr(report, "questions") else [
-        type("Q", (), {"name": q["name"], "cases": [type("C", (), c) for c in q["cases"]]})
-        for q in report["questions"]]
-    for question in questions:
+    for question in graded.report.questions:
         for case in question.cases:
             yield question.name, case.name, case.points, case.passed, case.message
 

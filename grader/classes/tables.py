@@ -6,7 +6,7 @@ autograder's own output (grader.gradescope) and the class report all use it, so 
 same everywhere: "35.5 / 40.5 + 5 extra credit".
 """
 
-from grader.results import FLAG_KINDS, Report
+from grader.results import FLAG_KINDS
 
 # A question whose check ended this way is flagged under the same kind, if the grader did not
 # flag it itself (older results files have no flags).
@@ -56,10 +56,7 @@ def status(report):
 
 def table(report, title=None, staff=False):
     """A plain-text score table: one line per question, then the total. With `staff`, each
-    question's status and the flags follow (for course staff only). `report` is a Report, or an
-    object that writes the same schema with `to_json`."""
-    if not isinstance(report, Report):
-        report = Report.from_json(report.to_json())
+    question's status and the flags follow (for course staff only)."""
     rows = report.questions
     width = max([len(q.name) for q in rows] + [8])
     lines = [title] if title else []

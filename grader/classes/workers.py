@@ -166,18 +166,6 @@ def serve():
         print(f"done {autograder}", flush=True)
 
 
-# Transitional, for callers outside grader.classes that still use the old names here
-# (grader.cli's `assign`, tests/conftest.py): use grader.classes.tables and Graded.report.
-def scores(graded):
-    return graded.report.scores()
-
-
-def table(graded):
-    from grader.classes import tables
-
-    return tables.table(graded.report, graded.submission.name)
-
-
 if __name__ == "__main__":
     if sys.argv[1:] == ["--serve"]:
         serve()
