@@ -44,6 +44,7 @@ def grade_directory(autograder, notebook, config, messages=(), flags=()):
     return the sealed Report, with `messages` and `flags` (from intake) first in it."""
     autograder = Path(autograder)
     source, results = autograder / "source", autograder / "results"
+    homework = json.loads((source / "homework.json").read_text())
     sandbox = Sandbox(config["memory_mb"])
     sandbox.warm_up()  # the fork server imports torch while this process loads the rest
     from grader.answers.boxes import read_boxes
@@ -53,7 +54,6 @@ def grade_directory(autograder, notebook, config, messages=(), flags=()):
         for private in (autograder, source, results, autograder / "submission"):
             if private.exists():
                 private.chmod(0o700)
-    homework = json.loads((source / "homework.json").read_text())
     questions = sealed.load_questions(source / "tests", homework["questions"])
     report = sealed.grade(notebook, questions, homework, sandbox, config["step_timeout"],
                           config["submission_timeout"], config["extra_credit"],

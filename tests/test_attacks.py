@@ -6,13 +6,14 @@ worker, and Otter's own `otter run`."""
 import hashlib
 import json
 import os
+import re
 import subprocess
 import sys
 import zipfile
 from pathlib import Path
 
 from adversarial import ESCAPED, SECRET, build
-from conftest import ROOT, scores
+from conftest import ROOT, TEST_LIMITS, scores
 from notebooks import load, reference_main
 
 from grader.classes import batch
@@ -62,6 +63,15 @@ def test_results_stay_small(attacked):
                            ("sealed.json", json.dumps(graded.report.to_json())),
                            ("output", graded.output)]:
             assert len(text) < 2 * 2**20, (name, what, len(text))
+
+
+def test_grading_stays_in_its_bound(attacked):
+    limit = TEST_LIMITS["submission_timeout"] + 2 * TEST_LIMITS["step_timeout"] + 5
+    for name, graded in attacked.items():
+        seconds = re.search(r"Graded in ([\d.]+) s", graded.output)
+        assert seconds is None or float(seconds.group(1)) < limit, (name, seconds.group(1))
+    assert all(re.search(r"Graded in", graded.output) for name, graded in attacked.items()
+               if graded.report.error is None), "a submission graded without its timing"
 
 
 def test_the_graders_environment_does_not_reach_student_code(attacked):

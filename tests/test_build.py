@@ -151,3 +151,27 @@ def test_the_zip_ships_the_production_limits(production_zip):
         settings = plugin_settings(json.loads(zf.read("otter_config.json")))
     assert settings == {"step_timeout": 20, "submission_timeout": 240, "memory_mb": 3072,
                         "extra_credit": ["step5_higher_order"]}
+
+
+def test_a_broken_staff_test_still_gives_a_results_file(built, tmp_path):
+    """A test file that does not load (its test does not end with case()) is the autograder's
+    fault: the entry point still writes results, zero for the student with a message saying the
+    autograder failed, and the fault for staff."""
+    from grader import gradescope
+
+    template, zip_path, _ = built
+    autograder = tmp_path / "autograder"
+    for part in ("source", "submission", "results"):
+        (autograder / part).mkdir(parents=True)
+    with zipfile.ZipFile(zip_path) as zf:
+        zf.extractall(autograder / "source")
+    test_file = autograder / "source" / "tests" / "step1_forward.py"
+    test_file.write_text(test_file.read_text().replace("    case(env, probe, judge", "    (env,", 1))
+    (autograder / "submission" / NOTEBOOK).write_bytes(template.read_bytes())
+    gradescope.run(autograder)
+    results = json.loads((autograder / "results" / "results.json").read_text())
+    assert results["score"] == 0 and [t["name"] for t in results["tests"]][-1] == "Autograder"
+    assert "autograder failed" in results["output"] and "not a problem with your work" in \
+        results["output"]
+    report = json.loads((autograder / "results" / "sealed.json").read_text())
+    assert any("step1_forward.py" in note for note in report["notes"]), report["notes"]

@@ -121,9 +121,14 @@ def is_protected(source):
 
 
 def meaning(source):
-    """What a cell's code means, without its whitespace, comments and formatting."""
+    """What a cell's code means, without its whitespace (in strings too: a docstring's spacing
+    means nothing), comments and formatting."""
     try:
-        return ast.dump(ast.parse(source))
+        tree = ast.parse(source)
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Constant) and isinstance(node.value, str):
+                node.value = " ".join(node.value.split())
+        return ast.dump(tree)
     except (SyntaxError, ValueError, RecursionError, MemoryError):
         return " ".join(source.split())
 
