@@ -8,6 +8,8 @@ from types import SimpleNamespace
 import nbformat
 import pytest
 
+from engines import CORRECT
+
 from grader.sealed import scan
 from grader.submission import cells
 from grader.submission.cells import Cell, Submission, from_notebook
@@ -382,50 +384,15 @@ def test_an_otter_like_cell_that_differs_in_meaning_is_a_student_cell():
 
 # --- scan.review ------------------------------------------------------------------------------
 
-CORRECT_ENGINE = '''# MAIN CODE
-import torch
-
-class Mul(ComputationNode):
-    def forward(self):
-        self.result = self.input(0) * self.input(1)
-    def backward(self):
-        return [self.gradient * self.input(1), self.gradient * self.input(0)]
-
-class Add(ComputationNode):
-    def forward(self):
-        self.result = self.input(0) + self.input(1)
-    def backward(self):
-        return [self.gradient, self.gradient]
-
-class Matmul(ComputationNode):
-    def forward(self):
-        self.result = self.input(0) @ self.input(1)
-    def backward(self):
-        a, b = self.input(0), self.input(1)
-        return [self.gradient @ torch.transpose(b, 0, 1), torch.transpose(a, 0, 1) @ self.gradient]
-
-def forward_algorithm(graph):
-    for node in graph.sorted_nodes():
-        node.forward()
-    return graph
-
-def backward_algorithm(graph, one=1.0):
-    nodes = graph.sorted_nodes()
-    for node in nodes:
-        node.gradient = None
-    graph.gradient = one
-    for node in reversed(nodes):
-        if node.gradient is None or not node.input_nodes:
-            continue
-        for input_node, gradient in zip(node.input_nodes, node.backward()):
-            input_node.accumulate_gradient(gradient)
-    return graph
-'''
+# A correct engine of the engine corpus, in the style most students write.
+CORRECT_ENGINE = CORRECT["own_dfs_t_reset_to_zero"]
 
 
-def test_review_does_not_flag_a_correct_engine():
-    sub = from_notebook(notebook(PROTECTED, CORRECT_ENGINE), homework())
-    assert numbers(sub.cells_for(["forward_algorithm", "backward_algorithm", "Mul"])) == [2]
+@pytest.mark.parametrize("name", sorted(CORRECT))
+def test_review_does_not_flag_a_correct_engine(name):
+    cells = [CORRECT[name]] if isinstance(CORRECT[name], str) else CORRECT[name]
+    sub = from_notebook(notebook(PROTECTED, *cells), homework())
+    assert numbers(sub.cells_for(["forward_algorithm", "backward_algorithm", "Mul"]))
     assert scan.review(sub.cells) == []
 
 

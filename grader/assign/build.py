@@ -38,8 +38,8 @@ def build(root, template_dir=None, zip_path=None):
     root = Path(root).resolve()
     template_dir = Path(template_dir or root / "student_template")
     zip_path = Path(zip_path or root / "dist" / "autograder.zip")
-    with tempfile.TemporaryDirectory() as tmp:
-        out = Path(tmp) / "assign"
+    with tempfile.TemporaryDirectory() as tmp, _pip_wheel(root, Path(tmp)) as pip:
+        out = Path(tmp) / "assign"  # pip builds the wheel while Otter Assign runs
         master, settings = _master_for_otter(root / "reference" / NOTEBOOK, Path(tmp))
         otter_assign(str(master), str(out), no_pdfs=True)
         student = out / "student"
@@ -51,8 +51,7 @@ def build(root, template_dir=None, zip_path=None):
         nbformat.write(notebook, template_dir / NOTEBOOK)
         homework = homework_layout(notebook)
         otter_zip = next((out / "autograder").glob("*.zip"))
-        wheel = _wheel(root, Path(tmp))
-        _write_zip(otter_zip, zip_path, homework, wheel)
+        _write_zip(otter_zip, zip_path, homework, _wheel(pip, Path(tmp)))
         kept = zip_path.parent / "reference-solution.ipynb"
         shutil.copy(out / "autograder" / NOTEBOOK, kept)
     return template_dir / NOTEBOOK, kept
@@ -179,9 +178,15 @@ def homework_layout(notebook):
             "boxes": boxes, "answers": [box["name"] for box in boxes], "otter_cells": otter_cells}
 
 
-def _wheel(root, tmp):
-    subprocess.run([sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "-w",
-                    str(tmp / "wheel"), str(root)], check=True)
+def _pip_wheel(root, tmp):
+    """Start building this package's wheel into tmp/wheel (a Popen: leaving it waits)."""
+    return subprocess.Popen([sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "-w",
+                             str(tmp / "wheel"), str(root)])
+
+
+def _wheel(pip, tmp):
+    if pip.wait() != 0:
+        raise subprocess.CalledProcessError(pip.returncode, pip.args)
     return next((tmp / "wheel").glob("*.whl"))
 
 

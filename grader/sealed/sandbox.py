@@ -201,9 +201,6 @@ class Sandbox:
     def _ended(self, run, entry):
         entry.process.join(timeout=5)
         code = entry.process.exitcode
-        if run.refused:
-            return ("tampered", "your code used " + ", ".join(run.refused) +
-                    ", which is not allowed while grading")
         if code not in (0, None):
             return ("crashed", _exit_text(code))
         if run.loaded is None:
@@ -223,7 +220,7 @@ class Sandbox:
         run.seconds = time.monotonic() - entry.started
         if run.enforced:
             self.enforced = run.enforced
-        if status == "finished" and run.refused:
+        if run.refused and status != "tampered":
             status, detail = "tampered", ("your code used " + ", ".join(run.refused) +
                                           ", which is not allowed while grading")
         run.status, run.detail = status, detail
