@@ -453,3 +453,11 @@ def test_review_gives_one_flag_per_kind_with_at_most_five_places():
         sorted(f"uses {what}" for what in kinds)
     frame = next(detail for _, detail in found if detail.startswith("uses frame access: "))
     assert frame.count(" in <cell 1: ") == 5  # eight frame names, five shown
+
+
+def test_review_does_not_flag_otter_calls_in_student_cells():
+    """`grader` in a notebook is Otter's object: checking from one's own cell is not suspect;
+    importing the grader package is."""
+    assert scan.review([Cell(1, 'x = 1\ngrader.check("step1_forward")')]) == []
+    found = scan.review([Cell(2, "import grader.authoring.cases")])
+    assert [kind for kind, _ in found] == ["review"] and "the grader" in found[0][1]

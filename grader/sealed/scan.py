@@ -28,6 +28,7 @@ SUSPECT = {
     "__import__": "imports", "environ": "environment",
 }
 MAX_FLAGS = 20
+IMPORTED_ONLY = {"grader", "otter"}
 
 
 def review(cells):
@@ -50,8 +51,8 @@ def _names(source):
     for node in ast.walk(tree):
         if isinstance(node, ast.Attribute):
             names.add(node.attr)
-        elif isinstance(node, ast.Name):
-            names.add(node.id)
+        elif isinstance(node, ast.Name) and node.id not in IMPORTED_ONLY:
+            names.add(node.id)  # `grader` is the notebook's otter.Notebook: only imports count
         elif isinstance(node, (ast.Import, ast.ImportFrom)):
             modules = [a.name for a in node.names] + [getattr(node, "module", None) or ""]
             names |= {part for m in modules for part in m.split(".") if part}
