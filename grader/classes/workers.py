@@ -45,9 +45,12 @@ class Worker:
     """A grading process that grades one autograder directory after another."""
 
     def __init__(self):
+        # -I: no module from the current directory (a folder of submissions may hold a
+        # `grader/` package) and no PYTHON* variables.
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "grader.classes.workers", "--serve"], stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE, text=True, start_new_session=True)
+            [sys.executable, "-I", "-m", "grader.classes.workers", "--serve"],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, start_new_session=True,
+            cwd=tempfile.gettempdir())
         self.lines, self.stopped = queue.Queue(), False
         threading.Thread(target=self._read, daemon=True).start()
         with _lock:
