@@ -159,3 +159,18 @@ def test_failure_patterns_are_cut_between_words():
 
     cut = pattern("gradient " * 100)
     assert len(cut) <= MAX_PATTERN and cut.endswith("gradient…")
+
+
+def test_unanswered_cases_are_told_from_wrong_ones():
+    """The report counts blank work apart from mistakes, by the messages the grader writes."""
+    from grader.answers import readable_value
+    from grader.authoring.cases import missing_message
+    from grader.classes.report import unanswered
+    from grader.results import CaseResult
+
+    blank = [missing_message(["Mul"]), missing_message(["fwd_a", "fwd_b"]),
+             readable_value(...).feedback]
+    wrong = ["With x = 0.5: the gradient of node x should be 0.75, but it is 1.5.",
+             "fwd_a: Not equal to the expected value (read as log(3))."]
+    assert [unanswered(CaseResult("c", 1, False, False, m)) for m in blank] == [True] * 3
+    assert [unanswered(CaseResult("c", 1, False, False, m)) for m in wrong] == [False] * 2

@@ -30,7 +30,8 @@ _DECIMAL = re.compile(r"(?<![\w.*^])(?:-(?=\d))?"
                       r"(?!\w|\.\d)")
 # A case that failed because nothing was answered: an answer box left as its placeholder, or an
 # engine step with none of its classes or functions written.
-_UNANSWERED = re.compile(r"^No answer yet\b|not defined: no cell of your notebook defines it")
+# The messages of grader.answers (a placeholder left) and grader.authoring.cases.missing_message
+_UNANSWERED = re.compile(r"^No answer yet\b|(is|are) not defined: (define|fill in)")
 
 
 @dataclass
@@ -75,10 +76,8 @@ def pattern(message):
     return clip(_DECIMAL.sub("#", first), MAX_PATTERN)
 
 
-def unanswered(report, question, case):
+def unanswered(case):
     """True if `case` failed because the student answered nothing."""
-    if question.name in report.flags.get("no answer", []):
-        return True
     return bool(_UNANSWERED.search(case.message))
 
 
@@ -98,7 +97,7 @@ def summarize(gradeds):
             for case in question.cases:
                 if case.passed:
                     continue
-                if unanswered(report, question, case):
+                if unanswered(case):
                     blank = True
                     continue
                 key = (case.name, pattern(case.message))
