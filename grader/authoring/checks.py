@@ -98,7 +98,7 @@ def program_matches(found, program, leaves, one=1.0, results=True, gradients=Tru
                     hint=""):
     """Every named node of a program: its result and/or its gradient, against torch autograd.
 
-    `found` is what `grader.probing.run_program` returned for the same program and leaves.
+    `found` is what `grader.authoring.probes.run_program` returned for the same program and leaves.
     """
     from grader.authoring.programs import line_of, reference
 
@@ -216,7 +216,7 @@ def _leaves_text(leaves):
 
 
 def derivatives_match(found, program, leaves, wrt, order, context=""):
-    """Derivatives of order 1..`order` from `grader.probing.higher_derivatives`."""
+    """Derivatives of order 1..`order` from `grader.authoring.probes.higher_derivatives`."""
     from grader.authoring.programs import derivatives
 
     context = context or _leaves_text(leaves)
