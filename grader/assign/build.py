@@ -246,9 +246,8 @@ def verify(reference, blank):
     case that gives the blank template points, each with what was expected and what was found
     (the case's message)."""
     problems = []
-    error = getattr(reference.report, "error", None)
-    if error:
-        problems.append(f"the reference solution could not be graded: {error}")
+    if reference.report.error:
+        problems.append(f"the reference solution could not be graded: {reference.report.error}")
     for question, case, points, passed, message in _cases(reference):
         if not passed:
             problems.append(f"the reference solution fails {question} / {case}: {message}")
@@ -273,7 +272,12 @@ def assign(root):
         template, solution = build(root, template_dir=scratch / "student_template",
                                    zip_path=scratch / "dist" / "autograder.zip")
         zip_path = scratch / "dist" / "autograder.zip"
-        reference, blank = workers.grade(zip_path, solution), workers.grade(zip_path, template)
+        worker = workers.Worker()  # one grading process for both: imports paid once
+        try:
+            reference = workers.grade(zip_path, solution, worker)
+            blank = workers.grade(zip_path, template, worker)
+        finally:
+            worker.close()
         problems = verify(reference, blank)
         outcome = Outcome(root / "student_template" / NOTEBOOK, dist / "autograder.zip",
                           reference, blank, problems)
