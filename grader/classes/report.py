@@ -28,9 +28,8 @@ COMMON_FAILURES = 5    # shown per question
 _DECIMAL = re.compile(r"(?<![\w.*^])(?:-(?=\d))?"
                       r"(?:\d+\.\d+(?:[eE][-+]?\d+)?|\d+(?:\.\d+)?[eE][-+]?\d+)"
                       r"(?!\w|\.\d)")
-# A case that failed because nothing was answered: an answer box left as its placeholder, or an
-# engine step with none of its classes or functions written.
-# The messages of grader.answers (a placeholder left) and grader.authoring.cases.missing_message
+# A case that failed because nothing was answered: the messages of grader.answers for a
+# placeholder left as it is, and of grader.authoring.cases.missing_message for a name not written.
 _UNANSWERED = re.compile(r"^No answer yet\b|(is|are) not defined: (define|fill in)")
 
 

@@ -8,11 +8,6 @@ same everywhere: "35.5 / 40.5 + 5 extra credit".
 
 from grader.results import FLAG_KINDS
 
-# A question whose check ended this way is flagged under the same kind, if the grader did not
-# flag it itself (older results files have no flags).
-_STATUS_FLAGS = {"timeout": "timeout", "crashed": "crashed", "tampered": "tampered"}
-
-
 def score_text(regular, possible, extra=0.0, has_extra=True):
     """'35.5 / 40.5 + 5 extra credit' (the extra credit part only if the homework has any)."""
     return f"{regular:g} / {possible:g}" + (f" + {extra:g} extra credit" if has_extra else "")
@@ -25,18 +20,11 @@ def total_text(report):
 
 
 def flags(report):
-    """{kind: [details]} for course staff, kinds in FLAG_KINDS order: the Report's flags, plus
-    the kinds its typed fields imply when the grader did not flag them (a submission that could
-    not be graded, a question that timed out, crashed or tampered with its grader)."""
-    found = {kind: list(details) for kind, details in report.flags.items() if details}
-    if report.error and "not graded" not in found:
-        found["not graded"] = [report.error]
-    for question in report.questions:
-        kind = _STATUS_FLAGS.get(question.status)
-        if kind and question.name not in found.get(kind, []) and kind not in report.flags:
-            found.setdefault(kind, []).append(question.name)
+    """{kind: [details]} for course staff, in FLAG_KINDS order (sealed grading flags every
+    problem it meets, a submission that could not be graded included)."""
     order = {kind: k for k, kind in enumerate(FLAG_KINDS)}
-    return dict(sorted(found.items(), key=lambda item: order.get(item[0], len(order))))
+    return dict(sorted(((kind, details) for kind, details in report.flags.items() if details),
+                       key=lambda item: order.get(item[0], len(order))))
 
 
 def flag_text(report, separator="; ", skip=()):

@@ -93,7 +93,7 @@ def grade(notebook, questions, homework, sandbox, step_timeout, submission_timeo
         report.note(note)
     for kind, detail in submission.flags + scan.review(submission.cells):
         report.flag(kind, detail)
-    for question, job, run in zip(questions, jobs, runs):
+    for question, run in zip(questions, runs):
         result = _judge(question, run)
         result.extra_credit = question.name in extra_credit
         report.questions.append(result)
@@ -121,9 +121,7 @@ def _judge(question, run):
                                                                          d=run.detail)
     results = []
     for k, case in enumerate(question.cases):
-        if run.status == "tampered":
-            message = stopped
-        elif k in run.outcomes:
+        if k in run.outcomes and run.status != "tampered":
             message = case.spec.verdict(run.outcomes[k], context)
         else:
             message = stopped

@@ -4,6 +4,7 @@ One child grades one question. The grading process starts it with the pristine p
 the student cells the question needs; the child loads them and then answers requests, one case
 at a time, so it never holds a probe it is not running:
 
+    child  -> parent   {"confined": [LINE, ...]}          what walls it in, before any student code
     child  -> parent   {"loading": LABEL}                 before each cell runs
     child  -> parent   {"loaded": [{"cell", "error"}]}    the cells that raised
     parent -> child    {"case": K, "nonce": N, "source", "name", "params", "inputs"}
@@ -30,6 +31,7 @@ MAX_FRAME = 2 * 2**20      # bytes in one message
 MAX_TOTAL = 8 * 2**20      # bytes one child may send in all
 MAX_ERROR = 3_000          # characters of an error message
 MAX_LABEL = 200            # characters of a cell label
+MAX_LINE = 500             # characters of a line about the child's confinement
 MAX_NAMES = 50
 _HEADER = struct.Struct(">I")
 
@@ -129,6 +131,10 @@ class Reader:
 
 # --- what each side may say -------------------------------------------------------------------
 
+def confined(lines):
+    return {"confined": lines}
+
+
 def loading(label):
     return {"loading": label}
 
@@ -147,6 +153,13 @@ def reply(req, outcome, refused):
 
 
 DONE = {"done": True}
+
+
+def check_confined(message):
+    """The lines of a "confined" message, or None if it is not one."""
+    if set(message) == {"confined"} and isinstance(message["confined"], list):
+        return [str(line)[:MAX_LINE] for line in message["confined"][:MAX_NAMES]]
+    return None
 
 
 def check_loading(message):

@@ -2,8 +2,8 @@
 
 Children are forked from a multiprocessing fork server that has imported torch and nothing of the
 grading (no tests, no answers), so a child starts in milliseconds and can read nothing secret from
-its own memory. The fork server starts with a clean module path (never the submission's folder)
-and drops the grader's environment before forking. As root (Gradescope), each child also switches
+its own memory. The fork server starts with a clean module path (never the submission's folder);
+each child closes what it inherited and drops the grader's environment. As root (Gradescope), each child also switches
 to a user id of its own. Whatever the child says is read through grader.sealed.protocol, with a
 deadline on every read and a size limit on everything.
 """
@@ -161,10 +161,10 @@ class Sandbox:
         if not isinstance(message, dict):
             raise protocol.Violation("it sent a message that is not an object")
         if not entry.confined:
-            if set(message) != {"confined"} or not isinstance(message["confined"], list):
+            run.enforced = protocol.check_confined(message)
+            if run.enforced is None:
                 raise protocol.Violation("it spoke out of turn", forged=True)
             entry.confined = True
-            run.enforced = [str(line)[:300] for line in message["confined"][:20]]
             return
         if run.loaded is None:
             label = protocol.check_loading(message)
