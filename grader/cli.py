@@ -23,7 +23,8 @@ def assign(args):
 
 
 def grade(args):
-    from grader.classes import batch, tables
+    from grader.classroom import batch
+    from grader.feedback import tables
 
     try:  # before anything is unpacked or graded
         zip_path = project.find_zip(args.zip)
@@ -62,7 +63,7 @@ def grade(args):
 
 
 def report(args):
-    from grader.classes import report as class_report
+    from grader.classroom import report as class_report
 
     graded = Path(args.graded)
     if not list(graded.glob("*/graded-with")):

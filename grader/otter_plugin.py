@@ -1,14 +1,15 @@
 """The Otter plugin that keeps `otter run -a autograder.zip` sealed too.
 
-Gradescope and `backprop-grader grade` call grader.gradescope directly. Otter's own `otter run`
+Gradescope and `backprop-grader grade` call grader.grading directly. Otter's own `otter run`
 does not run the zip's script; it runs tests in the student's kernel, where student code can
 replace the checks. Listed in otter_config.json, this plugin takes Otter's grading events instead:
 
 - before_grading: delete every submitted file but the notebook (a .OTTER_LOG Otter would
   unpickle, a package its kernel would import);
-- before_execution: start the sealed grading (grader.gradescope.grade_directory) and hand Otter a
+- before_execution: start the sealed grading (grader.grading.grade_directory) and hand Otter a
   placeholder notebook without a line of student code to execute;
-- after_grading: replace Otter's results with the sealed verdicts;
+- after_grading: make Otter write the sealed results, as grader.feedback.results_json formats
+  them for Gradescope;
 - generate_report: notes for course staff, printed in the autograder output.
 """
 
@@ -19,9 +20,10 @@ from pathlib import Path
 import nbformat
 from otter.plugins import AbstractOtterPlugin
 
+from grader import grading
 from grader.authoring.cases import STUB_FLAG
-from grader.otter_results import install
-from grader.gradescope import failure_report, grade_directory, settings
+from grader.feedback.results_json import results_json
+from grader.sealed.sandbox import Sandbox
 
 # Otter's kernel runs only the placeholder: never the kernel a submission names.
 KERNELSPEC = {"name": "python3", "display_name": "Python 3", "language": "python"}
@@ -41,8 +43,10 @@ class SealedGrading(AbstractOtterPlugin):
     def before_execution(self, submission):
         """Grade in the background while Otter executes the placeholder notebook."""
         self.autograder = Path(self.submission_path).resolve().parent.parent
-        self.grading = ThreadPoolExecutor(1).submit(
-            grade_directory, self.autograder, submission, settings(self.plugin_config))
+        # A zygote from a fresh interpreter: this process may already hold the tests.
+        self.sandbox = Sandbox(fresh=True)
+        self.grading = ThreadPoolExecutor(1).submit(grading.grade_directory, self.autograder,
+                                                    self.sandbox)
         placeholder = nbformat.v4.new_notebook(
             cells=[nbformat.v4.new_code_cell(f"{STUB_FLAG} = True")])
         placeholder.metadata = {"kernelspec": KERNELSPEC, "language_info": {"name": "python"}}
@@ -52,11 +56,18 @@ class SealedGrading(AbstractOtterPlugin):
         try:
             self.report = self.grading.result()
         except Exception as error:  # noqa: BLE001 - results are written whatever goes wrong
-            self.report = failure_report(
-                self.autograder, "The autograder failed on this submission; this is not a "
-                "problem with your work. Please tell course staff.",
-                f"{type(error).__name__}: {error}")
-        install(self.report, results)
+            self.report = grading.failed(self.autograder, grading.AUTOGRADER_FAILED,
+                                         f"{type(error).__name__}: {error}")
+        finally:
+            self.sandbox.close()
+        report = self.report
+        results.to_gradescope_dict = lambda ag_config: results_json(report, _config(ag_config))
 
     def generate_report(self):
         return "\n".join(self.report.notes)
+
+
+def _config(ag_config):
+    """The settings results_json reads, from Otter's AutograderConfig."""
+    return {"show_hidden": ag_config.show_hidden,
+            "force_public_test_summary": ag_config.force_public_test_summary}

@@ -9,14 +9,13 @@ import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-SCHEMA = 2
-MAX_MESSAGE = 2_000   # characters in one case's message
+from grader.verdicts import Flag, Kind, Status
+
+SCHEMA = 3
+MAX_MESSAGE = 3_000   # characters in one case's message
 MAX_NOTE = 1_000      # characters in one note or message about the whole submission
 MAX_NOTES = 100
-
-# Kinds of flag course staff filter on (scores.csv, the class report).
-FLAG_KINDS = ("not graded", "timeout", "crashed", "tampered", "review", "edited", "renamed",
-              "answers from boxes", "no answer")
+MAX_PICTURE = 60_000  # characters of a case's graph picture, as JSON
 
 
 def clip(text, limit):
@@ -36,18 +35,25 @@ class CaseResult:
     hidden: bool
     passed: bool
     message: str
+    kind: Kind = Kind.PASSED
+    picture: dict = None   # the graph the check built (grader.feedback.graph), when it failed
 
     def __post_init__(self):
         self.message = clip(self.message, MAX_MESSAGE)
+        self.kind = Kind(self.kind)
+        if self.picture is not None and len(json.dumps(self.picture)) > MAX_PICTURE:
+            self.picture = None
 
 
 @dataclass
 class QuestionResult:
     name: str
     cases: list
-    status: str = "finished"   # how its check ended: finished, timeout, crashed, garbled,
-    #                            tampered, skipped
+    status: Status = Status.FINISHED
     extra_credit: bool = False
+
+    def __post_init__(self):
+        self.status = Status(self.status)
 
     @property
     def score(self):
@@ -63,12 +69,11 @@ class Report:
     questions: list
     messages: list = field(default_factory=list)  # for the student, about the whole notebook
     notes: list = field(default_factory=list)     # for course staff only
-    flags: dict = field(default_factory=dict)     # kind (FLAG_KINDS) -> details, for staff
+    flags: dict = field(default_factory=dict)     # Flag value -> details, for staff
     error: str = None                             # set when the submission could not be graded
 
     def flag(self, kind, detail):
-        assert kind in FLAG_KINDS, kind
-        details = self.flags.setdefault(kind, [])
+        details = self.flags.setdefault(Flag(kind).value, [])
         if detail not in details and len(details) < MAX_NOTES:
             details.append(clip(detail, MAX_NOTE))
 
@@ -114,11 +119,12 @@ class Report:
 
     @classmethod
     def failed(cls, questions, message, extra_credit=()):
-        """Every case of every question at zero, with `message` saying why. `questions` are
-        QuestionResult-like objects with a name and cases (name, points, hidden)."""
+        """Every case of every question at zero, with `message` saying why. `questions` have a
+        name and cases (name, points, hidden)."""
         report = cls([QuestionResult(q.name, [CaseResult(c.name, c.points, c.hidden, False,
-                                                         message) for c in q.cases],
-                                     "skipped", q.name in extra_credit) for q in questions],
+                                                         message, Kind.NOT_GRADED)
+                                              for c in q.cases],
+                                     Status.SKIPPED, q.name in extra_credit) for q in questions],
                      error=clip(message, MAX_NOTE))
-        report.flag("not graded", report.error)
+        report.flag(Flag.NOT_GRADED, report.error)
         return report

@@ -17,7 +17,7 @@ import nbformat
 import pytest
 
 from grader.assign import build
-from grader.classes import workers
+from grader.classroom import workers
 
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOK = build.NOTEBOOK
@@ -61,7 +61,7 @@ def production_zip(built):
 @pytest.fixture(scope="session")
 def grade_all(built, tmp_path_factory):
     """Grade {name: notebook or path} through the built zip, two at a time, as a batch does (one
-    `grader.classes.workers.grade` per submission, in worker processes kept for the whole
+    `grader.classroom.workers.grade` per submission, in worker processes kept for the whole
     session); save each result as a batch would; return {name: Graded}."""
     _, zip_path, _ = built
     out = tmp_path_factory.mktemp("graded")

@@ -121,6 +121,6 @@ def test_broken_reference_changes_nothing_and_names_the_case(tmp_path, capsys):
     failing = [line for line in errors.splitlines() if line.startswith("ERROR: ")]
     mul = [line for line in failing if "fails step3_add_mul / mul and add:" in line]
     assert len(mul) == 1, errors
-    assert re.search(r"the gradient of node a should be \S+, but it is \S+", mul[0]), mul
+    assert re.search(r"the gradient of leaf `[ab]` should be \S+, but it is \S+", mul[0]), mul
     assert "blank template earns" not in errors
     assert "unchanged" in errors

@@ -16,7 +16,7 @@ from adversarial import ESCAPED, SECRET, build
 from conftest import ROOT, TEST_LIMITS, scores
 from notebooks import load, reference_main
 
-from grader.classes import batch
+from grader.classroom import batch
 
 GRADER_FILES = sorted((ROOT / "grader").rglob("*.py"))
 

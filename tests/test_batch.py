@@ -149,28 +149,36 @@ def test_report_renders_with_its_plots(graded_class):
     ("first line 0.5\nsecond line", "first line #"),
 ])
 def test_failures_are_grouped_by_mistake(message, expected):
-    from grader.classes.report import pattern
+    from grader.classroom.report import pattern
 
     assert pattern(message) == expected
 
 
 def test_failure_patterns_are_cut_between_words():
-    from grader.classes.report import MAX_PATTERN, pattern
+    from grader.classroom.report import MAX_PATTERN, pattern
 
     cut = pattern("gradient " * 100)
     assert len(cut) <= MAX_PATTERN and cut.endswith("gradient…")
 
 
 def test_unanswered_cases_are_told_from_wrong_ones():
-    """The report counts blank work apart from mistakes, by the messages the grader writes."""
-    from grader.answers import readable_value
-    from grader.authoring.cases import missing_message
-    from grader.classes.report import unanswered
+    """The report counts blank work apart from mistakes, by the kind of each verdict, which
+    travels typed from the judge: never guessed back from a message."""
+    from grader.answers import compare_value
+    from grader.authoring.cases import CheckFailed, missing_verdict
+    from grader.authoring.checks import answer_correct
+    from grader.classroom.report import unanswered
     from grader.results import CaseResult
 
-    blank = [missing_message(["Mul"]), missing_message(["fwd_a", "fwd_b"]),
-             readable_value(...).feedback]
-    wrong = ["With x = 0.5: the gradient of node x should be 0.75, but it is 1.5.",
-             "fwd_a: Not equal to the expected value (read as log(3))."]
-    assert [unanswered(CaseResult("c", 1, False, False, m)) for m in blank] == [True] * 3
-    assert [unanswered(CaseResult("c", 1, False, False, m)) for m in wrong] == [False] * 2
+    def kind_of(answer):
+        try:
+            answer_correct(answer, "fwd_a", compare_value, "log 2")
+        except CheckFailed as failure:
+            return failure.kind
+
+    blank = [missing_verdict(["Mul"]).kind, missing_verdict(["fwd_a", "fwd_b"]).kind,
+             kind_of(...)]
+    wrong = [kind_of("log 3"), kind_of("same as before")]
+    case = lambda kind: CaseResult("c", 1, False, False, "a message", kind)
+    assert [unanswered(case(k)) for k in blank] == [True] * 3
+    assert [unanswered(case(k)) for k in wrong] == [False] * 2

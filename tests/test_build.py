@@ -145,7 +145,7 @@ def test_otter_run_reference_full_blank_zero(built, tmp_path):
 
 def test_the_zip_ships_the_production_limits(production_zip):
     """The tests grade with limits of seconds; the zip course staff upload keeps the real ones."""
-    from grader.gradescope import plugin_settings
+    from grader.context import plugin_settings
 
     with zipfile.ZipFile(production_zip) as zf:
         settings = plugin_settings(json.loads(zf.read("otter_config.json")))
@@ -156,9 +156,7 @@ def test_the_zip_ships_the_production_limits(production_zip):
 def test_a_broken_staff_test_still_gives_a_results_file(built, tmp_path):
     """A test file that does not load (its test does not end with case()) is the autograder's
     fault: the entry point still writes results, zero for the student with a message saying the
-    autograder failed, and the fault for staff."""
-    from grader import gradescope
-
+    autograder failed, and the fault for staff. Through the zip's entry point."""
     template, zip_path, _ = built
     autograder = tmp_path / "autograder"
     for part in ("source", "submission", "results"):
@@ -168,7 +166,8 @@ def test_a_broken_staff_test_still_gives_a_results_file(built, tmp_path):
     test_file = autograder / "source" / "tests" / "step1_forward.py"
     test_file.write_text(test_file.read_text().replace("    case(env, probe, judge", "    (env,", 1))
     (autograder / "submission" / NOTEBOOK).write_bytes(template.read_bytes())
-    gradescope.run(autograder)
+    subprocess.run([sys.executable, "-I", "-m", "grader.gradescope", str(autograder)],
+                   capture_output=True, timeout=120, cwd=autograder)
     results = json.loads((autograder / "results" / "results.json").read_text())
     assert results["score"] == 0 and [t["name"] for t in results["tests"]][-1] == "Autograder"
     assert "autograder failed" in results["output"] and "not a problem with your work" in \

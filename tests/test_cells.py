@@ -319,6 +319,11 @@ ANSWERS = ["answer_missing", "answer_blank", "answer_given", "answer_none"]
 BOX_TEXT = "it's \"O(n)\"\nsecond line \\ end"
 
 
+def box(text, where="box"):
+    """An answer as grader.answers.boxes.read_boxes returns it."""
+    return {"text": text, "where": where}
+
+
 def test_answers_from_boxes():
     sub = from_notebook(
         notebook(PROTECTED, "# MAIN CODE\nx = 1",
@@ -326,8 +331,8 @@ def test_answers_from_boxes():
                  "answer_given = 'O(n^2)'",
                  "answer_none = ..."),
         homework(answers=ANSWERS),
-        boxes={"answer_missing": BOX_TEXT, "answer_blank": "O(1)",
-               "answer_given": "from the box"})
+        boxes={"answer_missing": box(BOX_TEXT), "answer_blank": box("O(1)"),
+               "answer_given": box("from the box")})
     assert ("answers from boxes", "answer_missing, answer_blank") in sub.flags
     assert ("no answer", "answer_none") in sub.flags
     assert len([f for f in sub.flags if f[0] in ("answers from boxes", "no answer")]) == 2
@@ -344,17 +349,29 @@ def test_answers_from_boxes():
     assert run(sub.cells_for(["answer_none"]))["answer_none"] is Ellipsis
 
 
+def test_answers_from_display_math_are_flagged_apart():
+    sub = from_notebook(notebook(PROTECTED, "a = ..."), homework(answers=["a", "b"]),
+                        boxes={"a": box("O(n)", "display math"), "b": box("2")})
+    assert ("answers from display math", "a") in sub.flags
+    assert ("answers from boxes", "b") in sub.flags
+    assert [c.label for c in sub.cells if c.number == 0] == ["<display math of a>",
+                                                             "<box of b>"]
+    assert [c.name for c in sub.cells if c.number == 0] == ["the display math of a",
+                                                            "the box of b"]
+    assert run(sub.cells_for(["a"]))["a"] == "O(n)"
+
+
 def test_answers_without_boxes_or_answers():
     sub = from_notebook(notebook("a = 1"), homework(protected=[], answers=["a", "b"]))
     assert sub.flags == [("no answer", "b")]
     sub = from_notebook(notebook("a = 1"), homework(protected=[], answers=[]),
-                        boxes={"a": "box"})
+                        boxes={"a": box("box")})
     assert sub.flags == [] and numbers(sub.cells) == [1]
 
 
 def test_a_later_real_answer_wins_over_an_earlier_blank():
     sub = from_notebook(notebook("ans = ...", "ans = 'O(n)'"), homework(answers=["ans"]),
-                        boxes={"ans": "from the box"})
+                        boxes={"ans": box("from the box")})
     assert not [f for f in sub.flags if f[0] in ("answers from boxes", "no answer")]
     assert run(sub.cells_for(["ans"]))["ans"] == "O(n)"
 

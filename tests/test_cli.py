@@ -16,8 +16,8 @@ from conftest import TEST_LIMITS
 from notebooks import REFERENCE_ANSWERS, load, reference_main, with_answers, with_main
 
 from grader import cli, project
-from grader.classes import batch
-from grader.classes import report as class_report
+from grader.classroom import batch
+from grader.classroom import report as class_report
 
 ROOT = Path(__file__).resolve().parent.parent
 STEP_TIMEOUT = TEST_LIMITS["step_timeout"]  # the test zip gives up on a hanging step this fast

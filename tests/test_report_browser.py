@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from grader.classes import batch
-from grader.classes import report as class_report
+from grader.classroom import batch
+from grader.classroom import report as class_report
 from grader.results import CaseResult, QuestionResult, Report
 
 CHROMIUM = Path("/usr/bin/chromium")

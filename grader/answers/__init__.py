@@ -16,12 +16,25 @@ Why hand-written rather than sympy's own tools:
 * sympy's LaTeX parser needs a pinned antlr4 runtime and reads ``\\mathcal{O}(n)`` as a
   product of a symbol O and n.
 
-Modules: parse (text -> trees), evaluate (numbers from trees), bigo and values (the two
-comparisons), boxes (answers written in the notebook's \\boxed{} cells).
+Modules: parse (text -> trees), evaluate (numbers from trees, exact equality), bigo and
+values (the two comparisons), boxes (answers written in the notebook's markdown).
 
-A chain "A = B = C" is judged on its last member, and is wrong if its members differ; a
-first member that is a name ("a =", "T_{run} =", "\\frac{dz}{dx} =") is a label.
+How an answer is read, as a TA reads it:
+
+* A chain "A = B = C" is judged by its last member.  An earlier member counts against
+  the answer only when it is a closed expression (numbers, constants, functions of
+  numbers) that provably differs from the last one ("1/3 = 0.5").  A member that uses the
+  exercise's own names (nodes a..e, x, z; n, b, d; T_run, W_1, \\sum, \\sigma) or notation
+  the reader does not know is a step of the derivation, never held against the student
+  (a letter e not raised to a power counts as the node e there, not as Euler's number).
+* Alternatives "A or B", "A, i.e. B" are right when every alternative is right.
+* Prose around the formula is dropped; text with program syntax ("if ... else") is not
+  prose, and makes the answer unreadable.
+* Written exactly (no decimal point), a value must be exactly equal (evaluate.equal:
+  interval arithmetic; an answer too costly to decide that way is "invalid"); decimals,
+  and only decimals, get a tolerance of DECIMAL_RTOL.
 Rejected answers say how they were read ("read as log(1)/2"), never what was expected.
+The public check (readable_*) says how the answer was read and never whether it is right.
 """
 from __future__ import annotations
 
@@ -29,12 +42,30 @@ import re
 from dataclasses import dataclass
 
 from . import bigo, values
-from .evaluate import NotFinite, evaluate
-from .parse import MAX_LENGTH, Unreadable, answer_text, clean, members, quote, show
+from .evaluate import NotFinite, TooCostly, evaluate
+from .parse import (MAX_LENGTH, PROSE_ONLY, ProseOnly, Unreadable, answer_members, answer_text,
+                    clean, quote, show)
 from .values import DECIMAL_RTOL
 
-__all__ = ["DECIMAL_RTOL", "Verdict", "compare_bigo", "compare_value", "readable_bigo",
-           "readable_value"]
+__all__ = ["DECIMAL_RTOL", "KINDS", "RIGHT", "Verdict", "compare_bigo", "compare_value",
+           "readable_bigo", "readable_value"]
+
+# Every Verdict.kind, and what it means.  Verdict.correct is True exactly for RIGHT and "readable".
+KINDS = {
+    "equal": "a value answer equal to the expected value (exactly; a decimal that is exact too)",
+    "equivalent": "a big-O answer that is the same bound up to constant factors",
+    "close": f"a value answer with decimals within {DECIMAL_RTOL:.1%} of the expected value",
+    "readable": "public check only: the answer can be read; whether it is right is not judged",
+    "unanswered": "the placeholder is left as it is: None, ..., '?', empty, or the template's "
+                  "O(TODO: fill me in); words or a half-filled answer are \"invalid\"",
+    "invalid": "the answer cannot be read as a formula; the feedback says why",
+    "inconsistent": "members of a chain A = B = C provably differ, so it cannot be right",
+    "different": "a value answer that is not equal to the expected value",
+    "too loose": "a big-O bound larger than the expected one in some regime of n, b, d",
+    "too tight": "a big-O bound smaller than the expected one in some regime of n, b, d",
+    "incomparable": "a big-O bound neither above nor below the expected one in every regime",
+}
+RIGHT = frozenset({"equal", "equivalent", "close"})
 
 
 @dataclass(frozen=True)
@@ -46,76 +77,110 @@ class Verdict:
 
 _CORRECT = "Correct."
 _UNANSWERED = Verdict(False, "unanswered", "No answer yet: replace the placeholder with your answer.")
-_READABLE = Verdict(True, "readable", "Your answer is filled in and can be read; it is graded later.")
-_BIGO_FEEDBACK = {
+_FEEDBACK = {
     "too loose": "Your bound is larger than necessary: in some regime of n, b and d (when one of "
                  "them is much larger than the others) it overestimates the true cost.",
     "too tight": "Your bound is too small: some regime of n, b, d makes the true cost grow faster.",
     "incomparable": "Your bound is neither an upper nor a lower bound in every regime: "
                     "it over-counts some terms and misses others.",
+    "different": "Not equal to the expected value.",
+    "inconsistent": "The members of your chain of equalities are not all equal, so it cannot be right.",
 }
-_DIFFERENT = "Not equal to the expected value."
 _CLOSE = (f"Accepted: your decimal is within {DECIMAL_RTOL:.1%} of the exact value "
           "(an exact expression is preferred).")
 _DECIMAL_OFF = (f"Your decimal is not within {DECIMAL_RTOL:.1%} of the exact value; give an exact "
                 "expression (fractions, log, exp, ...) or a closer decimal.")
-_INCONSISTENT = "The members of your chain of equalities are not all equal, so it cannot be right."
-_LABEL = re.compile(r"\s*([A-Za-z])\s*(?:_\s*(?:\{[^{}]*\}|\w+))?\s*'*\s*")   # a, e, T_{run}, f'
+_ORDINALS = ("first", "second", "third", "fourth")
+_NAMES_ONLY = re.compile(r"[A-Za-z_{}\\'\s-]*")     # "T_run", "I", "'t": words and names
+_MAX_SHOWN = 160                                   # characters of a reading shown
 
-
-
-# ------------------------------------------------------------- reading chains
-
-
-def _is_label(text, context):
-    """May this unreadable first member of a chain be a name ('T_{run}', '\\frac{dz}{dx}')?
-    Not if it is written as a bound O(...): then it is a wrong answer."""
-    if context.big_o and re.search(r"(?<![A-Za-z])(?:O|Theta|\\Theta)\s*\(", text):
-        return False
-    return True
+# ------------------------------------------------------------- reading
 
 
 def _read_member(member, read):
-    """read(member's text); prose is dropped only when what remains can be read."""
-    try:
-        return read(member.text)
-    except Unreadable:
-        if member.full is None:
-            raise
-        return read(member.full)
-
-
-def _read_chain(text, context, read):
-    """[(member's text, reading)] for a chain (labels dropped), or None for a placeholder.
-
-    Prose ends the chain: in "1/4 since dz/dd = e/2" the answer is 1/4.
-    """
-    found = members(text, context)
-    if found is None:
-        return None
-    readings = []
-    for i, member in enumerate(found):
-        label = i == 0 and len(found) > 1
-        name = _LABEL.fullmatch(member.text)
-        if label and name and context.variable(name.group(1)) is None:
-            continue        # "e = 1/2": the name of the quantity, not Euler's number
-        if member.full is not None and i < len(found) - 1:
-            try:
-                readings.append((member.text, read(member.text)))
-                return readings
-            except Unreadable:
-                pass
+    """(text, reading) for the first piece of mathematics of a member that reads, else for
+    the whole member; a member of words and names only is not a formula."""
+    errors = []
+    for text in member.texts + ([member.full] if member.full else []):
         try:
-            readings.append((member.text, _read_member(member, read)))
+            return text, read(text)
+        except Unreadable as error:
+            errors.append(error)
+    if member.full is None and member.texts:
+        raise errors[0]
+    if all(_NAMES_ONLY.fullmatch(text) for text in member.texts):
+        raise ProseOnly(PROSE_ONLY)
+    # A word inside the formula's brackets ("O(n \text{layers})") was no prose: the whole
+    # member's error names it.
+    error = errors[-1] if _unbalanced(member.texts[0]) else errors[0]
+    raise Unreadable(f"Could not read as a formula: {error}")
+
+
+def _unbalanced(text):
+    return any(text.count(opening) != text.count(closing) for opening, closing in ("()", "[]", "{}"))
+
+
+def _read_chain(members, read):
+    """[(text, reading)] for the members of a chain that read; the last one is the answer.
+
+    A member that cannot be read is a step of the derivation unless it is the last.  An
+    explanation after a member's formula ends the answer there: in "1/4 since dz/dd = e/2"
+    the answer is 1/4.
+    """
+    readings = []
+    for i, member in enumerate(members):
+        try:
+            text, reading = _read_member(member, read)
         except Unreadable:
-            if label and _is_label(member.text, context):
-                continue
-            raise
+            if i == len(members) - 1:
+                raise
+            continue
+        readings.append((text, reading))
+        if member.ends and text == member.texts[0]:
+            break
     return readings
 
 
+def _read(answer, context, read, references=()):
+    """(Verdict, None) for a placeholder or unreadable answer, else (None, chains): the
+    readings of each alternative's chain."""
+    try:
+        text = answer_text(answer)
+        found = None if text is None else answer_members(text, context)
+        if not found:
+            return _UNANSWERED, None
+        chains = []
+        for k, members in enumerate(found):
+            try:
+                chains.append(_read_chain(members, read))
+            except Unreadable as error:
+                if len(found) == 1:
+                    raise
+                raise Unreadable(f"Your answer gives {len(found)} alternatives, and the "
+                                 f"{_ORDINALS[k]} cannot be read: {error}") from None
+        return None, chains
+    except Unreadable as error:
+        return _invalid(error, answer, references), None
+    except (RecursionError, ArithmeticError, TypeError, ValueError, NotFinite):
+        # sympy refuses some constructions (e.g. max of complex numbers) with these.
+        return Verdict(False, "invalid", "Could not read the answer."), None
+
+
+def _read_reference(reference, context, read):
+    verdict, chains = _read(reference, context, read)
+    if verdict is not None:
+        raise ValueError(f"reference answer {reference!r} cannot be read: {verdict.feedback}")
+    return chains[0][-1][1]
+
+# ------------------------------------------------------------ feedback
+
+
+def _shorten(text):
+    return text if len(text) <= _MAX_SHOWN else text[:_MAX_SHOWN - 1] + "…"
+
+
 def _reading(trees, big_o):
-    return " = ".join(f"O({show(tree)})" if big_o else show(tree) for tree in trees)
+    return _shorten(" = ".join(f"O({show(tree)})" if big_o else show(tree) for tree in trees))
 
 
 def _compact(text):
@@ -147,62 +212,69 @@ def _invalid(error, answer, references):
     return Verdict(False, "invalid", feedback)
 
 
-def _read(answer, context, read, references=()):
-    """(Verdict, None) for a placeholder or unreadable answer, else (None, readings)."""
+def _verdict(results, references):
+    """One Verdict from the (kind, feedback) of each alternative: right when all are."""
+    n = len(results)
+    wrong = [(k, kind, feedback) for k, (kind, feedback) in enumerate(results) if kind not in RIGHT]
+    if wrong:
+        k, kind, feedback = wrong[0]
+        if n > 1:
+            feedback = (f"Your answer gives {n} alternatives; it is right only if every one is "
+                        f"right, and the {_ORDINALS[k]} is not. {feedback}")
+        return Verdict(False, kind, feedback)
+    kind = "close" if any(kind == "close" for kind, _ in results) else results[0][0]
+    feedback = _CLOSE if kind == "close" else _CORRECT
+    if n > 1:
+        feedback = f"Correct: each of your {n} alternatives is right." + \
+            (f" {_CLOSE}" if kind == "close" else "")
+    return Verdict(True, kind, feedback)
+
+
+def _readable(chains, big_o):
+    """The public check's verdict: how the answer was read, not whether it is right."""
+    last = [chain[-1][1] for chain in chains]
+    trees = [reading[1] if big_o else reading[0] for reading in last]
+    reading = " or ".join(_reading([tree], big_o) for tree in trees)
+    return Verdict(True, "readable", f"read as {reading}; correctness is graded after you submit")
+
+
+def _safely(judge):
+    """judge(), or an "invalid" Verdict when the answer cannot be evaluated after all."""
     try:
-        text = answer_text(answer)
-        readings = None if text is None else _read_chain(text, context, read)
-        if not readings:
-            return _UNANSWERED, None
-        return None, readings
-    except Unreadable as error:
-        return _invalid(error, answer, references), None
+        return judge()
+    except TooCostly as error:
+        return Verdict(False, "invalid", str(error))
     except (RecursionError, ArithmeticError, TypeError, ValueError, NotFinite):
-        # sympy refuses some constructions (e.g. max of complex numbers) with these.
-        return Verdict(False, "invalid", "Could not read the answer."), None
-
-
-def _read_reference(reference, context, read):
-    verdict, readings = _read(reference, context, read)
-    if verdict is not None:
-        raise ValueError(f"reference answer {reference!r} cannot be read: {verdict.feedback}")
-    return readings[-1][1]
+        return Verdict(False, "invalid", "Could not evaluate the answer.")
 
 # ------------------------------------------------------------ big-O answers
 
 
-def _read_bounds(answer, references=()):
-    verdict, readings = _read(answer, bigo.CONTEXT, bigo.read, references)
-    if verdict is None and len(readings) > 1:
-        if any(bounds == 0 for _, (_, _, bounds) in readings):
-            reading = " = ".join(text.strip() for text, _ in readings)
-            feedback = ("An equation such as 'f = O(g)' is a statement about f; give only the bound, "
-                        "written as O(...).")
-            return Verdict(False, "invalid", _with_reading(feedback, quote(reading), references)), None
-        last = readings[-1][1][0]
-        if any(bigo.judge(terms, last) != "equivalent" for _, (terms, _, _) in readings[:-1]):
-            reading = _reading([tree for _, (_, tree, _) in readings], big_o=True)
-            return Verdict(False, "inconsistent", _with_reading(_INCONSISTENT, reading, references)), None
-    return verdict, readings
+def _judge_bounds(chain, expected, references):
+    """(kind, feedback) of one alternative's chain of bounds."""
+    last, last_tree, _ = chain[-1][1]
+    for _, (terms, tree, closed) in chain[:-1]:
+        if closed and bigo.judge(terms, last) != "equivalent":
+            reading = _reading([tree, last_tree], big_o=True)
+            return "inconsistent", _with_reading(_FEEDBACK["inconsistent"], reading, references)
+    kind = bigo.judge(last, expected)
+    return kind, _with_reading(_FEEDBACK.get(kind), _reading([last_tree], big_o=True), references)
 
 
 def compare_bigo(answer, reference) -> Verdict:
     """Is the answer the same bound as the reference, up to constant factors?"""
     expected, expected_tree, _ = _read_reference(reference, bigo.CONTEXT, bigo.read)
     references = (str(reference), f"O({show(expected_tree)})", show(expected_tree))
-    verdict, readings = _read_bounds(answer, references)
+    verdict, chains = _read(answer, bigo.CONTEXT, bigo.read, references)
     if verdict is not None:
         return verdict
-    kind = bigo.judge(readings[-1][1][0], expected)
-    if kind == "equivalent":
-        return Verdict(True, kind, _CORRECT)
-    reading = _reading([readings[-1][1][1]], big_o=True)
-    return Verdict(False, kind, _with_reading(_BIGO_FEEDBACK[kind], reading, references))
+    return _safely(lambda: _verdict([_judge_bounds(chain, expected, references) for chain in chains],
+                                    references))
 
 
 def readable_bigo(answer) -> Verdict:
-    verdict, _ = _read_bounds(answer)
-    return verdict or _READABLE
+    verdict, chains = _read(answer, bigo.CONTEXT, bigo.read)
+    return verdict or _safely(lambda: _readable(chains, big_o=True))
 
 # ------------------------------------------------------------- value answers
 
@@ -216,19 +288,17 @@ def _key(answer):
     return repr(answer)[:MAX_LENGTH]
 
 
-def _read_values(answer, variables, where=None, references=()):
-    """Readings of a value answer whose chain members agree, else a Verdict."""
-    context = values.context(variables)
-    verdict, readings = _read(answer, context, lambda text: values.read(text, variables), references)
-    if verdict is None and len(readings) > 1:
-        if where is None:
-            where = values.points(_key(answer), "", None) if variables else (None,)
-        last, last_decimals = readings[-1][1]
-        for _, (tree, decimals) in readings[:-1]:
-            if values.judge(tree, last, where, decimals + last_decimals, exact=False) == "different":
-                reading = _reading([tree for _, (tree, _) in readings], big_o=False)
-                return Verdict(False, "inconsistent", _with_reading(_INCONSISTENT, reading, references)), None
-    return verdict, readings
+def _judge_values(chain, expected, where, references, work):
+    """(kind, feedback) of one alternative's chain of values; `work` bounds the exact checks
+    of the whole answer (see values.judge)."""
+    last, last_decimals, _ = chain[-1][1]
+    for _, (tree, decimals, closed) in chain[:-1]:
+        if closed and values.judge(tree, last, where, decimals + last_decimals, work) == "different":
+            reading = _reading([tree, last], big_o=False)
+            return "inconsistent", _with_reading(_FEEDBACK["inconsistent"], reading, references)
+    kind = values.judge(last, expected, where, last_decimals, work)
+    feedback = _DECIMAL_OFF if last_decimals else _FEEDBACK["different"]
+    return kind, _with_reading(feedback, _reading([last], big_o=False), references)
 
 
 def compare_value(answer, reference, *, seed=None) -> Verdict:
@@ -237,7 +307,8 @@ def compare_value(answer, reference, *, seed=None) -> Verdict:
     Formulas are compared at fixed points and at random points drawn from `seed` together
     with the answer and the reference (see values.points); the same inputs give the same verdict.
     """
-    expected, _ = _read_reference(reference, values.context(("x",)), lambda text: values.read(text, ("x",)))
+    expected, _, _ = _read_reference(reference, values.context(("x",)),
+                                     lambda text: values.read(text, ("x",)))
     variables = ("x",) if expected.free_symbols else ()
     where = values.points(_key(answer), str(reference), seed) if variables else (None,)
     try:
@@ -246,19 +317,16 @@ def compare_value(answer, reference, *, seed=None) -> Verdict:
     except NotFinite:
         raise ValueError(f"reference answer {reference!r} cannot be evaluated") from None
     references = (str(reference), show(expected))
-    verdict, readings = _read_values(answer, variables, where, references)
+    verdict, chains = _read(answer, values.context(variables),
+                            lambda text: values.read(text, variables), references)
     if verdict is not None:
         return verdict
-    given, decimals = readings[-1][1]
-    kind = values.judge(given, expected, where, decimals)
-    if kind == "equal":
-        return Verdict(True, kind, _CORRECT)
-    if kind == "close":
-        return Verdict(True, kind, _CLOSE)
-    feedback = _DECIMAL_OFF if decimals else _DIFFERENT
-    return Verdict(False, kind, _with_reading(feedback, _reading([given], big_o=False), references))
+    work = [0]
+    return _safely(lambda: _verdict([_judge_values(chain, expected, where, references, work)
+                                     for chain in chains], references))
 
 
 def readable_value(answer, variables=()) -> Verdict:
-    verdict, _ = _read_values(answer, tuple(variables))
-    return verdict or _READABLE
+    variables = tuple(variables)
+    verdict, chains = _read(answer, values.context(variables), lambda text: values.read(text, variables))
+    return verdict or _safely(lambda: _readable(chains, big_o=False))

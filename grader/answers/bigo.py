@@ -225,7 +225,8 @@ CONTEXT = Context(VARIABLES, big_o=True)
 
 
 def read(text):
-    """(terms, tree, bounds) for one member's text; bounds counts its O(...)."""
+    """(terms, tree, closed) for one member's text; closed says that it is a constant
+    written without the letter e standing alone."""
     expr, parser = parse(text, CONTEXT)
     with mpmath.workdps(DIGITS):
         terms, _ = _Expander().expand(expr)
@@ -241,7 +242,7 @@ def read(text):
     kept = [t for t in kept if not any(p != t and _covers(p, t) for p in kept)]
     if len(kept) > MAX_TERMS:
         raise Unreadable("The bound has too many terms; simplify it first.")
-    return kept, expr, parser.bounds
+    return kept, expr, not expr.free_symbols and not parser.bare_e
 
 
 def judge(given, expected) -> str:

@@ -6,11 +6,13 @@ Three steps, none of which evaluates the student's text:
                 from non-raw strings ("\\frac" typed without r"" arrives as a form feed
                 and "rac"), math-italic letters, fullwidth signs, zero-width characters,
                 superscripts (d² stays d^{2}).
-* members()  -- finds the mathematics in the text: strips $...$, \\(...\\), \\boxed{...},
-                prose (\\text{since ...}, trailing words, "Answer: ..."), a final period,
-                the ellipsis of a truncated decimal, and splits a chain A = B = C.
+* answer_members() -- finds the mathematics in the text: strips $...$, \\(...\\),
+                \\boxed{...}, prose (\\text{since ...}, words, "Answer: ..."), a final period,
+                the ellipsis of a truncated decimal; splits alternatives ("A or B", "A, i.e. B")
+                and chains A = B = C; refuses text with program syntax ("if ... else").
 * Parser     -- a tokenizer and a recursive-descent parser that build sympy objects
-                through their constructors only (evaluate=False).
+                through their constructors only (evaluate=False).  Sums and products are
+                built flat, so a tree is only as deep as the nesting the parser bounds.
 
 show() writes a parsed tree back as plain text, for feedback ("read as log(1)/2").
 """
@@ -27,16 +29,35 @@ import sympy
 
 from .evaluate import HUGE, NotFinite, evaluate
 
-MAX_TEXT = 2_000      # characters in an answer, prose included
-MAX_LENGTH = 300      # characters in the mathematics of one member of an answer
-MAX_MEMBERS = 4       # members of a chain A = B = C
-MAX_DEPTH = 40        # nesting of parentheses, signs and exponents
+MAX_TEXT = 2_000      # characters in an answer, prose included, whitespace not counted
+MAX_RAW = 200_000     # characters of an answer looked at, whitespace included
+MAX_LENGTH = 300      # characters in the mathematics of one member, whitespace not counted
+MAX_MEMBERS = 8       # members of a chain A = B = C
+MAX_ALTERNATIVES = 4  # alternatives "A or B"
+MAX_DEPTH = 40        # nesting of parentheses, signs, exponents and functions
+MAX_TREE_DEPTH = 200  # depth of a parsed tree (a safety net: the parser's nesting bounds it)
 MAX_EXPONENT = 50     # largest |exponent| of a power
 _MAX_OVER = 10        # uses of TeX's \over in one member
 
 
 class Unreadable(Exception):
     """The answer cannot be read; the message is shown to the student."""
+
+
+class ProseOnly(Unreadable):
+    """The answer (or one alternative) is words with no formula."""
+
+
+PROSE_ONLY = ("Could not read as a formula: your answer is words, with no formula in it. Write the "
+              "answer itself as a formula (not a reference to another answer); an explanation may "
+              "follow it.")
+_SPACE = re.compile(r"\s")
+_RUNS = re.compile(r"\s+(?=\s)")     # all but the last character of a run of whitespace
+
+
+def length(text):
+    """Characters of a text, whitespace not counted."""
+    return len(_SPACE.sub("", text))
 
 
 def quote(text):
@@ -61,9 +82,12 @@ def answer_text(answer):
         text = format(Decimal(repr(answer)), "f")
         return text if "." in text else text + ".0"
     if isinstance(answer, str):
-        if len(answer) > MAX_TEXT:
-            raise Unreadable(f"Answer too long (more than {MAX_TEXT} characters).")
-        return answer
+        if len(answer) > MAX_RAW:
+            raise Unreadable(f"Answer too long (more than {MAX_RAW} characters, spaces included).")
+        text = _RUNS.sub("", answer)     # the last one stays: "\f" of "\frac" is whitespace
+        if length(text) > MAX_TEXT:
+            raise Unreadable(f"Answer too long (more than {MAX_TEXT} characters, not counting spaces).")
+        return text
     raise Unreadable(f"Give the answer as a string (found a {type(answer).__name__}).")
 
 # ----------------------------------------------------------------- cleaning
@@ -109,7 +133,7 @@ def clean(text: str) -> str:
             out.append(_UNICODE.get(c, c))
     text = unicodedata.normalize("NFKC", "".join(out))
     text = "".join(_UNICODE.get(c, c) for c in text)
-    if len(text) > 2 * MAX_TEXT:
+    if length(text) > 2 * MAX_TEXT:
         raise Unreadable(f"Answer too long (more than {MAX_TEXT} characters).")
     return "".join(" " if unicodedata.category(c) in ("Cc", "Zl", "Zp") else c
                    for c in text if unicodedata.category(c) != "Cf").strip()
@@ -132,16 +156,44 @@ def matching_braces(s: str) -> dict:
     return pairs
 
 
+def _outside_braces(s, pattern):
+    """The matches of `pattern` in s that stand outside every {...} group, in one linear pass."""
+    braces = [(m.start(), 1 if m.group() == "{" else -1) for m in _BRACE.finditer(s) if m.group() in "{}"]
+    found, depth, k = [], 0, 0
+    for m in pattern.finditer(s):
+        while k < len(braces) and braces[k][0] < m.start():
+            depth = max(0, depth + braces[k][1])
+            k += 1
+        if depth == 0:
+            found.append(m)
+    return found
+
+
 _BOX = re.compile(r"\\(?:boxed|fbox)\s*\{")
 _TEXT_GROUP = re.compile(r"\\(?:text|textrm|textit|textbf|textsf|texttt|mbox|mathrm|mathit|"
                          r"mathbf|mathsf|operatorname|rm)\s*\{([^{}]*)\}")
 _SEPARATOR = re.compile(r"==?|\\approx(?![A-Za-z])|\\equiv(?![A-Za-z])|\\simeq(?![A-Za-z])")
+_ALTERNATIVE = re.compile(r"(?<![A-Za-z\\])(?:or|i\.\s?e\.?)(?![A-Za-z])", re.IGNORECASE)
+_WORD_BEFORE = re.compile(r"(?<![\\A-Za-z])([A-Za-z]+)[\s,;:(]*$")
+_WORD_AFTER = re.compile(r"[\s,;:)]*([A-Za-z]+)")
 _PROSE_MARK = "\x00"
-_WORD = re.compile(r"(?<![\\A-Za-z])[A-Za-z]+")
+# A word, or a \text{...} group; a word glued to "_" or "_{" is a subscript (T_run, n_{layers}).
+_PROSE = re.compile(_TEXT_GROUP.pattern + r"|(?<![\\A-Za-z_])(?<!_\{)([A-Za-z]+(?:'[A-Za-z]+)*)")
+_SUBSCRIPT = re.compile(r"[_^]\s*\{?\s*$")
+# Words after which the rest of a member explains the answer: "1/4 since dz/dd = e/2".
+_EXPLANATIONS = {"since", "because", "as", "by", "from", "using", "given", "where", "when", "so",
+                 "hence", "thus", "therefore", "which", "with"}
 _SPACING = ("\\quad", "\\qquad", "\\,", "\\;", "\\:", "\\!", "\\ ", "\\\\")
 _ELLIPSIS = re.compile(r"(\d)\s*(?:\.{2,}|\\[lc]?dots(?![A-Za-z]))\s*$")
 _PLACEHOLDER = re.compile(r"\.\.|\?|\\[lc]?dots(?![A-Za-z])")
+_BLANK = re.compile(r"(?:\s|[O(){}\[\].]|\\(?:mathcal|Theta|left|right|text|mathrm)(?![A-Za-z]))*")
 _OVER = re.compile(r"\\over(?![A-Za-z])")
+_TODO = re.compile(r"TODO[^{}()$]*", re.IGNORECASE)
+# Program syntax, which is neither prose nor mathematics: "O(nbd^2) if x else 0".
+_CODE = re.compile(r"__|!=|`|(?<![A-Za-z\\])(?:lambda|import)(?![A-Za-z])|\w\s*\(\s*['\"]|"
+                   r"\w\.[A-Za-z_]\w*\(")
+_IF = re.compile(r"(?<![A-Za-z\\])if(?![A-Za-z])", re.IGNORECASE)
+_ELSE = re.compile(r"(?<![A-Za-z\\])else(?![A-Za-z])", re.IGNORECASE)
 
 
 _MODULES = [
@@ -183,20 +235,59 @@ def _unwrap(s):
     return _unbox(s)
 
 
-def _split_chain(s):
-    """A = B = C -> [A, B, C]; '=' inside \\text{...} does not split."""
-    texts = [(m.start(), m.end()) for m in _TEXT_GROUP.finditer(s)]
-    parts, start, k = [], 0, 0
-    for m in _SEPARATOR.finditer(s):
-        while k < len(texts) and texts[k][1] <= m.start():
-            k += 1
-        if k < len(texts) and texts[k][0] <= m.start():
+def _code(s):
+    """Why s is not prose: it has program syntax, or makes the answer conditional; else None."""
+    m = _CODE.search(s)
+    if m:
+        return f"{quote(m.group().strip()[:40])} is program syntax"
+    m = _IF.search(s)
+    if m and _ELSE.search(s, m.end()):
+        return "'if ... else' makes the answer conditional (or is program code)"
+    return None
+
+
+def _split(s, pattern, limit, message, skip=None):
+    parts, start = [], 0
+    for m in _outside_braces(s, pattern):
+        if skip and skip(m):
             continue
         parts.append(s[start:m.start()])
         start = m.end()
-        if len(parts) >= MAX_MEMBERS:
-            raise Unreadable(f"Too many '=' in the answer: give at most {MAX_MEMBERS} equal members.")
+        if len(parts) >= limit:
+            raise Unreadable(message)
     parts.append(s[start:])
+    return parts
+
+
+def _split_chain(s):
+    """A = B = C -> [A, B, C]; an '=' inside braces (\\text{...}, \\sum_{i=1}) does not split."""
+    return _split(s, _SEPARATOR, MAX_MEMBERS,
+                  f"Too many '=' in the answer: give at most {MAX_MEMBERS} equal members.")
+
+
+def _split_alternatives(s, context):
+    """"A or B", "A, i.e. B" -> [A, B] ([s] if there are none).
+
+    \\text{A or B} and \\text{(or } are opened first; "or" between words ("one or two
+    buffers") is prose, not a separator.
+    """
+    if not _ALTERNATIVE.search(s):
+        return [s]
+    s = _TEXT_GROUP.sub(lambda m: f" {m.group(1)} " if _ALTERNATIVE.search(m.group(1)) or
+                        not re.search("[A-Za-z]", m.group(1)) else m.group(0), s)
+
+    def between_words(m):
+        before = _WORD_BEFORE.search(m.string, max(0, m.start() - 80), m.start())
+        after = _WORD_AFTER.match(m.string, m.end())
+        return any(w and context.is_prose(w.group(1)) for w in (before, after))
+
+    parts = _split(s, _ALTERNATIVE, MAX_ALTERNATIVES,
+                   f"Too many alternatives: give one answer (at most {MAX_ALTERNATIVES} equivalent forms).",
+                   skip=between_words)
+    for i in range(len(parts) - 1):         # "0.5 (or 1/2)": the parentheses go with the word
+        before = parts[i].rstrip(" ,;")
+        if before.endswith("(") and parts[i + 1].rstrip().endswith(")"):
+            parts[i], parts[i + 1] = before[:-1], parts[i + 1].rstrip()[:-1]
     return parts
 
 
@@ -221,31 +312,54 @@ class Context:
 
 
 def _drop_prose(s, context):
-    """The mathematics of one member once prose is removed, or None if there was no prose."""
-    found = False
+    """(pieces of mathematics between the prose, does the first one end the answer?), or None
+    if the member has no prose.
 
-    def group(m):
-        nonlocal found
-        if any(context.is_prose(w) for w in _WORD.findall(m.group(1))):
-            found = True
-            return _PROSE_MARK
-        return m.group(0)
+    A \\text{...} group with a prose word is prose, unless it is a subscript (T_{\\text{run}}).
+    The first piece ends the answer when an explanation follows it ("1/4 since ...").
+    """
+    words = []
 
-    s = _TEXT_GROUP.sub(group, s)
+    def mark(m):
+        if m.group(1) is not None:      # a \text{...} group
+            if _SUBSCRIPT.search(m.string, max(0, m.start() - 3), m.start()):
+                return m.group(0)
+            prose = [w for w in _WORD.findall(m.group(1)) if context.is_prose(w)]
+            if not prose:
+                return m.group(0)
+            words.append(prose[0].lower())
+        elif context.is_prose(m.group(2)) and not _glued(m):
+            words.append(m.group(2).lower())
+        else:
+            return m.group(0)
+        return _PROSE_MARK
+
+    s = _PROSE.sub(mark, s)
     colon = s.rfind(":")
     while colon > 0 and s[colon - 1] == "\\":      # \: is a space
         colon = s.rfind(":", 0, colon - 1)
     head = s[:max(colon, 0)]
-    if colon >= 0 and (_PROSE_MARK in head or any(context.is_prose(w) for w in _WORD.findall(head))):
-        s, found = s[colon + 1:], True      # "Answer: O(nbd)", "\text{Same as before:} O(nbd)"
-    for m in _WORD.finditer(s):
-        if context.is_prose(m.group()):
-            s, found = s[:m.start()] + _PROSE_MARK, True
-            break
-    if not found:
+    if colon >= 0 and _PROSE_MARK in head:
+        words = words[head.count(_PROSE_MARK):]    # "Answer: O(nbd)", "\text{Same as before:} O(nbd)"
+        s = s[colon + 1:]
+    elif not words:
         return None
     parts = [_trim(part) for part in s.split(_PROSE_MARK)]
-    return next((part for part in parts if part), "")
+    ends = bool(parts[0]) and len(parts) > 1 and words[0] in _EXPLANATIONS
+    return [part for part in parts if part], ends
+
+
+_WORD = re.compile(r"(?<![\\A-Za-z])[A-Za-z]+")
+_OPERATORS = set("+-*/^,=")
+
+
+def _glued(m):
+    """Is the word held by the formula on both sides, as "nbk" in "O(nbk)" or "n*bk+d"?  Then
+    it is part of the formula (a typo, for the parser to point out), not prose as in
+    "-1/4 (negative)"."""
+    s, i, j = m.string, m.start(), m.end()
+    left = i > 0 and (s[i - 1] in _OPERATORS or s[i - 1] in "([{" and i > 1 and s[i - 2].isalnum())
+    return left and j < len(s) and (s[j] in _OPERATORS or s[j] in ")]}")
 
 
 def _trim(s):
@@ -281,31 +395,43 @@ def _over(s):
     raise Unreadable("Too many \\over in the answer: use \\frac{...}{...}.")
 
 
-Member = namedtuple("Member", "text full")   # the mathematics, and the member before prose removal
+# A member of a chain: `texts` are its pieces of mathematics, to be tried in order; `full`
+# the whole member when prose was dropped from it (None otherwise); `ends` says that an
+# explanation follows the first piece, so that the answer ends there.
+Member = namedtuple("Member", "texts full ends")
 
 
 def _member(s, context):
-    full = s
-    math = _drop_prose(s, context)
-    if math is not None:
-        s = math
-    s = _ELLIPSIS.sub(r"\1", s.strip())         # 0.693... is a truncated decimal
-    if _PLACEHOLDER.search(s):
+    """A Member; "" for an empty member, None for a placeholder."""
+    found = _drop_prose(s, context)
+    texts, ends = ([s], False) if found is None else found
+    maths, placeholder = [], False
+    for text in texts:
+        text = _ELLIPSIS.sub(r"\1", text.strip())       # 0.693... is a truncated decimal
+        mark = _PLACEHOLDER.search(text)
+        if mark and _BLANK.fullmatch(_PLACEHOLDER.sub("", text)):
+            placeholder = True          # "...", "O(...)", "?": the placeholder as it was
+            continue
+        if mark:
+            raise Unreadable(f"Could not read {quote(mark.group())}: part of your answer is still "
+                             "a placeholder; finish it or remove the placeholder.")
+        text = text.rstrip(" \t\n.,;")                  # a final period
+        if not text.strip(" .,;"):
+            continue
+        if length(text) > MAX_LENGTH:
+            raise Unreadable(f"Answer too long (more than {MAX_LENGTH} characters).")
+        maths.append(_over(text))
+    if found is None:
+        return None if placeholder else Member(maths, None, False) if maths else ""
+    if placeholder and not maths:
         return None
-    if not s.strip(" .,;"):
-        return ""
-    s = s.rstrip(" \t\n.,;")                    # a final period
-    if len(s) > MAX_LENGTH:
-        raise Unreadable(f"Answer too long (more than {MAX_LENGTH} characters).")
-    return Member(_over(s), _over(full) if math is not None and len(full) <= MAX_LENGTH else None)
+    full = _over(s) if length(s) <= MAX_LENGTH else None
+    return Member(maths, full, ends)
 
 
-def members(text: str, context: Context):
-    """The members of a (possibly one-member) chain as Member tuples, or None for a placeholder."""
-    s = clean(text)
-    if "TODO" in s.upper():
-        return None
-    found = [_member(part, context) for part in _split_chain(_unwrap(s))]
+def _members(s, context):
+    """The members of one alternative's chain, or None for a placeholder."""
+    found = [_member(part, context) for part in _split_chain(s)]
     if found[-1] == "":         # "a = ": the answer is still to come
         return None
     found = [m for m in found if m != ""]
@@ -313,7 +439,35 @@ def members(text: str, context: Context):
         return None
     if None in found:
         raise Unreadable("Part of your answer is still a placeholder: fill in every member.")
+    if not found[-1].texts:
+        raise ProseOnly(PROSE_ONLY)
     return found
+
+
+def answer_members(text: str, context: Context):
+    """For each alternative of the answer ("A or B"), the members of its chain as Member
+    tuples; None for a placeholder.
+
+    "or" and "i.e." separate alternatives only when every side holds a formula: in
+    "O(nbd^2) \\text{ or so}" the word is prose.
+    """
+    s = _unwrap(clean(text))
+    if "TODO" in s.upper() and _BLANK.fullmatch(_TODO.sub("", s)):
+        return None             # the template's O(\text{TODO: fill me in}), as it was
+    code = _code(s)
+    if code:
+        raise Unreadable(f"Could not read as a formula: {code}, neither mathematics nor prose. "
+                         "Give one answer as a formula; an explanation may follow it in words.")
+    parts = _split_alternatives(s, context)
+    if len(parts) > 1:
+        try:
+            found = [_members(part, context) for part in parts]
+            if None not in found:
+                return found
+        except ProseOnly:
+            pass
+    found = _members(s, context)
+    return None if found is None else [found]
 
 # ----------------------------------------------------------------- tokenizer
 
@@ -330,10 +484,11 @@ FUNCTIONS = ("log", "lg", "exp", "sinh", "cosh", "tanh", "sqrt", "max", "min")
 # Words a run of letters is split into (longest first, any case for function names);
 # every other letter stands alone.
 _WORDS = sorted(FUNCTIONS + ("ln", "pi"), key=len, reverse=True)
-_NAMES = ("Theta", "Omega")
+_NAMES = ("Theta", "Omega", "theta")     # \theta(n) is written for \Theta(n)
 _CASELESS = set(FUNCTIONS) | {"ln"}        # \Log, \LN, ... are read as \log
 _COMMANDS = {"log": "log", "ln": "log", "lg": "lg", "exp": "exp", "sinh": "sinh", "cosh": "cosh",
-             "tanh": "tanh", "max": "max", "min": "min", "Theta": "Theta", "Omega": "Omega",
+             "tanh": "tanh", "max": "max", "min": "min", "Theta": "Theta", "theta": "Theta",
+             "Omega": "Omega",
              "pi": "pi", "sqrt": r"\sqrt", "frac": r"\frac", "tfrac": r"\frac",
              "dfrac": r"\frac", "cfrac": r"\frac"}
 _COMMAND_OPS = {"cdot": "*", "times": "*", "ast": "*", "div": "/", "{": "(", "}": ")"}
@@ -348,7 +503,7 @@ def split_word(word: str) -> list[str]:
     while i < len(word):
         part = next((w for w in _NAMES if word.startswith(w, i)), None) or \
             next((w for w in _WORDS if lower.startswith(w, i)), word[i])
-        parts.append("log" if part == "ln" else part)
+        parts.append({"ln": "log", "theta": "Theta"}.get(part, part))
         i += len(part)
     return parts
 
@@ -385,12 +540,12 @@ def _tokenize(text: str) -> list[Token]:
 MINUS_ONE = sympy.Integer(-1)
 
 
-def _add(a, b):
-    return sympy.Add(a, b, evaluate=False)
+def _add(*args):
+    return args[0] if len(args) == 1 else sympy.Add(*args, evaluate=False)
 
 
-def _mul(a, b):
-    return sympy.Mul(a, b, evaluate=False)
+def _mul(*args):
+    return args[0] if len(args) == 1 else sympy.Mul(*args, evaluate=False)
 
 
 def _pow(a, b):
@@ -406,7 +561,10 @@ class Parser:
               power      = primary ["^" exponent]
     A function without parentheses takes the following product of numbers and
     variables as its argument: "log 2", "sinh x", "log n^2", "n log n".
-    `bounds` counts the O(...) and Theta(...) read.
+    Sums and products are built flat (one Add of all the terms), so that "nnn...n" is a
+    shallow tree; nesting (brackets, signs, exponents, functions) is bounded by MAX_DEPTH.
+    `bare_e` counts the letters e not raised to a power: in a derivation "e/2" may be the
+    exercise's node e rather than Euler's number.
     """
 
     def __init__(self, text: str, context: Context):
@@ -417,7 +575,7 @@ class Parser:
         self.context = context
         self.big_o = context.big_o
         self.decimals = 0           # digits written in decimal numbers ("0.25" has 3)
-        self.bounds = 0
+        self.bare_e = 0
 
     def parse(self):
         if not self.tokens:
@@ -425,6 +583,8 @@ class Parser:
         value = self.expression()
         if self.pos < len(self.tokens):
             raise self.unexpected(self.tokens[self.pos])
+        if _depth(value) > MAX_TREE_DEPTH:
+            raise Unreadable("The answer is too deeply nested.")
         return value
 
     # -- token helpers
@@ -474,23 +634,23 @@ class Parser:
     # -- grammar
     def expression(self):
         self.descend()
-        value = self.term()
+        terms = [self.term()]
         while token := self.accept("+", "-"):
             rhs = self.term()
-            value = _add(value, rhs if token.value == "+" else _mul(MINUS_ONE, rhs))
+            terms.append(rhs if token.value == "+" else _mul(MINUS_ONE, rhs))
         self.depth -= 1
-        return value
+        return _add(*terms)
 
     def term(self):
-        value = self.unary()
+        factors = [self.unary()]
         while True:
             if token := self.accept("*", "/"):
                 rhs = self.unary()
-                value = _mul(value, rhs) if token.value == "*" else self.divide(value, rhs)
+                factors.append(rhs if token.value == "*" else self.reciprocal(rhs))
             elif self.starts_primary(self.peek()):
-                value = _mul(value, self.power())
+                factors.append(self.power())
             else:
-                return value
+                return _mul(*factors)
 
     def unary(self):
         self.descend()
@@ -529,7 +689,7 @@ class Parser:
     def number(self, text):
         mantissa, _, power = text.lower().partition("e")
         whole, _, fraction = mantissa.partition(".")
-        if "." in text or power:
+        if "." in text:         # 1e-3 is exact; 0.001 and 1.0e-3 are decimals
             self.decimals += sum(c.isdigit() for c in text)
         value = sympy.Rational(int(whole + fraction or "0"), 10 ** len(fraction))
         if power:
@@ -558,13 +718,26 @@ class Parser:
         if symbol is not None:
             return symbol
         if name == "e":
+            after = self.peek()
+            self.bare_e += not (after and after.value == "^")
             return sympy.E
         if name == "pi":
             return sympy.pi
-        if name in ("O", "Theta"):
-            return self.bound()
         if name == "Omega":
             raise Unreadable("Give a big-O (upper) bound written as O(...), not Omega(...).")
+        if name in ("O", "Theta", r"\frac", r"\sqrt") or name in FUNCTIONS:
+            self.descend()
+            value = self.operator(name)
+            self.depth -= 1
+            return value
+        if self.big_o and name == "o" and self.peek() and self.peek().value == "(":
+            raise Unreadable("Use a capital O for a big-O bound.")
+        raise Unreadable(self.unknown(name, token.text))
+
+    def operator(self, name):
+        """A bound, fraction, root or function and its arguments."""
+        if name in ("O", "Theta"):
+            return self.bound()
         if name == r"\frac":
             return self.divide(self.latex_argument(), self.latex_argument())
         if name == r"\sqrt":
@@ -573,11 +746,7 @@ class Parser:
                 index = self.expression()
                 self.close("[")
             return self.raise_to(self.latex_argument(), self.divide(sympy.Integer(1), index))
-        if name in FUNCTIONS:
-            return self.function(name)
-        if self.big_o and name == "o" and self.peek() and self.peek().value == "(":
-            raise Unreadable("Use a capital O for a big-O bound.")
-        raise Unreadable(self.unknown(name, token.text))
+        return self.function(name)
 
     def unknown(self, name, word):
         where = f" in '{word}'" if word and word != name else ""
@@ -599,7 +768,6 @@ class Parser:
         args = self.arguments()
         if len(args) != 1:
             raise Unreadable("O(...) takes a single expression.")
-        self.bounds += 1
         return args[0]
 
     def latex_argument(self):
@@ -627,9 +795,10 @@ class Parser:
         if token.kind == "op" and token.value in CLOSING:
             args = self.arguments()
         else:
-            args = [self.power()]
+            factors = [self.power()]
             while self.is_atom(self.peek()):
-                args[0] = _mul(args[0], self.power())
+                factors.append(self.power())
+            args = [_mul(*factors)]
         value = self.apply(name, args, base)
         return value if power is None else self.raise_to(value, power)
 
@@ -664,9 +833,12 @@ class Parser:
         return self.divide(sympy.log(arg, evaluate=False), sympy.log(base, evaluate=False))
 
     def divide(self, numerator, denominator):
+        return _mul(numerator, self.reciprocal(denominator))
+
+    def reciprocal(self, denominator):
         if denominator == 0:
             raise Unreadable("Division by zero.")
-        return _mul(numerator, _pow(denominator, MINUS_ONE))
+        return _pow(denominator, MINUS_ONE)
 
     def raise_to(self, base, exponent):
         """base ** exponent, refusing large constant exponents."""
@@ -694,6 +866,16 @@ def normalise(text: str) -> str:
     for pattern, replacement in _REWRITES:
         text = pattern.sub(replacement, text)
     return text
+
+
+def _depth(tree):
+    """Depth of a tree, without recursion."""
+    deepest, stack = 0, [(tree, 1)]
+    while stack:
+        e, d = stack.pop()
+        deepest = max(deepest, d)
+        stack.extend((a, d + 1) for a in e.args)
+    return deepest
 
 
 def parse(text: str, context: Context):

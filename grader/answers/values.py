@@ -1,12 +1,11 @@
-"""Value answers: numbers, or formulas in x, compared by high-precision evaluation.
+"""Value answers: numbers, or formulas in x, compared at points.
 
-Both sides are evaluated with 60 digits, formulas in x at fixed points in [-3, 3] and
-at RANDOM_POINTS more drawn from a seed (by default a hash of the answer and the
-reference), so that no formula tuned to agree with the reference at known points passes.
-Agreement to 1e-40 (1e-9 at every point for formulas) counts as equality.  An answer
-with D decimal digits in all is "equal" only if it agrees to 1e-(D + 40) at 2D + 60
-digits (D capped at MAX_DECIMALS), far beyond what its decimals could achieve by
-approximation; otherwise it is "close" if within DECIMAL_RTOL.
+Formulas in x are compared at fixed points in [-3, 3] and at RANDOM_POINTS more drawn
+from a seed (by default a hash of the answer and the reference), so that no formula
+tuned to agree with the reference at known points passes.  At every point equality is
+exact (evaluate.equal: interval arithmetic at a precision set by the magnitudes in the
+answer), so an exact answer off by 10^-40 is not equal.  Only an answer written with
+decimals (a decimal point) may instead be "close": within DECIMAL_RTOL at every point.
 """
 from __future__ import annotations
 
@@ -16,12 +15,11 @@ import random
 import mpmath
 import sympy
 
-from .evaluate import DIGITS, NotFinite, evaluate
+from .evaluate import NotFinite, equal, evaluate
 from .parse import Context, parse
 
 DECIMAL_RTOL = 5e-3
 RANDOM_POINTS = 12
-MAX_DECIMALS = 50     # decimal digits that raise the precision of the check for exact equality
 _FIXED_POINTS = tuple(sympy.Rational(v, 10) for v in (-27, -19, -11, -3, 6, 14, 23))
 _SYMBOLS = {"x": sympy.Symbol("x", real=True)}
 
@@ -31,9 +29,11 @@ def context(variables) -> Context:
 
 
 def read(text, variables):
-    """(tree, decimals) for one member's text; decimals counts the digits of its decimals."""
+    """(tree, decimals, closed) for one member's text: decimals counts the digits of its
+    decimals; closed says that it is a number written without the letter e standing alone
+    (which may be the exercise's node e)."""
     expr, parser = parse(text, context(variables))
-    return expr, parser.decimals
+    return expr, parser.decimals, not expr.free_symbols and not parser.bare_e
 
 
 def points(answer_key: str, reference: str, seed=None):
@@ -45,30 +45,30 @@ def points(answer_key: str, reference: str, seed=None):
                                  for _ in range(RANDOM_POINTS))
 
 
-def _error(given, expected, where, digits=DIGITS):
+def _error(given, expected, where):
     """Largest relative difference over the points (absolute where the expected value is 0)."""
     error = mpmath.mpf(0)
     for p in where:
-        a, b = evaluate(given, p, digits), evaluate(expected, p, digits)
+        a, b = evaluate(given, p), evaluate(expected, p)
         error = max(error, abs(a - b) / abs(b) if b != 0 else abs(a))
     return error
 
 
-def judge(given, expected, where, decimals, exact=True) -> str:
+def judge(given, expected, where, decimals, work=None) -> str:
     """'equal', 'close' or 'different'; `where` is (None,) for numbers, else points().
 
-    With exact=False an answer with decimals within DECIMAL_RTOL is 'close' without the
-    costlier check for exact equality.
+    `work` ([0]) is shared by the judgements of one answer; evaluate.TooCostly is raised
+    when their exact checks would take too long.
     """
-    formula = where != (None,)
+    work = [0] if work is None else work
     try:
-        error = _error(given, expected, where)
-        if not decimals:
-            return "equal" if error <= (1e-9 if formula else 1e-40) else "different"
-        if error > DECIMAL_RTOL or not exact:
-            return "different" if error > DECIMAL_RTOL else "close"
-        decimals = min(decimals, MAX_DECIMALS)
-        exact = _error(given, expected, where, 2 * decimals + DIGITS)
-        return "equal" if exact <= mpmath.mpf(10) ** -(decimals + 40) else "close"
+        if all(equal(given, expected, p, work) for p in where):
+            return "equal"
+    except (NotFinite, ArithmeticError, ValueError):
+        pass
+    if not decimals:
+        return "different"
+    try:
+        return "close" if _error(given, expected, where) <= DECIMAL_RTOL else "different"
     except (NotFinite, ArithmeticError):
         return "different"

@@ -22,7 +22,7 @@ import yaml
 from otter.assign import main as otter_assign
 
 from grader.assign import student_tests
-from grader.submission.cells import Cell, _analyse, is_protected
+from grader.submission.cells import Cell, _analyse, protected_cells
 
 NOTEBOOK = "HW1.2_Backpropagation.ipynb"
 TORCH = "torch==2.13.0+cpu"
@@ -60,38 +60,55 @@ def build(root, template_dir=None, zip_path=None):
 # ------------------------------------------------------------------ the student notebook
 
 STUDENT_SETTINGS = "student_notebook"  # key of the ASSIGNMENT CONFIG cell read by this build
+BOXES_KEY = "backprop"                  # the student notebook's metadata for its answer boxes
 DEFAULT_COLAB_URL = ("https://colab.research.google.com/github/CS7150/CS7150-Homework-1/blob/"
                      "main/HW1.2_Backpropagation.ipynb")
 COLAB_LINK = re.compile(r"https://colab\.research\.google\.com/[^)\s\"'<>]*")
 
-INIT_CELL = f"""\
-# Initialize Otter. Installs otter-grader if it is missing (as in Colab). The public tests are
-# stored in this notebook; this cell writes them to tests/ beside it, where Otter reads them.
-try:
-    import otter
-except ImportError:
-    %pip install -q otter-grader
-    import otter
-import json, os
+INIT_CELL = """\
+# Initialize Otter. Installs otter-grader, and matplotlib for the plots below, where they are
+# missing (as in Colab). The public tests are stored in this notebook: this cell writes them to
+# a tests folder beside it, where Otter reads them, and works from the notebook's folder.
+import importlib.util, json, os
+for _package in ("otter-grader", "matplotlib"):
+    if importlib.util.find_spec(_package.split("-")[0]) is None:
+        %pip install -q {_package}
+import otter
 from otter.check.utils import IPythonInterpreter
-if IPythonInterpreter.COLAB.value.running():
+_colab = IPythonInterpreter.COLAB.value.running()
+
+def _find_notebook(name="NOTEBOOK"):
+    \"\"\"This notebook's file: in the kernel's folder, or where Jupyter or VS Code says it is.\"\"\"
+    for path in (name, os.environ.get("JPY_SESSION_NAME", ""),
+                 globals().get("__vsc_ipynb_file__", ""), globals().get("__session__", "")):
+        if str(path).endswith(".ipynb") and os.path.isfile(path):
+            return os.path.abspath(path)
+    raise RuntimeError(
+        f"This cell cannot find the notebook: there is no {name} in {os.getcwd()}, where the "
+        "kernel runs. Save the notebook as " + name + ", then in a new cell run "
+        "%cd /the/folder/of/the/notebook and run this cell again.")
+
+if _colab:
     # Colab keeps no copy of the notebook file beside the kernel: ask Colab for the notebook.
     from google.colab import _message
     _read_notebook = lambda: _message.blocking_request("get_ipynb", timeout_sec=60)["ipynb"]
 else:
-    _read_notebook = lambda: json.load(open("{NOTEBOOK}", encoding="utf-8"))
+    _notebook_file = _find_notebook()
+    if os.path.dirname(_notebook_file) != os.getcwd():  # Otter works from the notebook's folder
+        os.chdir(os.path.dirname(_notebook_file))
+        print(f"Working in {os.getcwd()}, the folder of this notebook.")
+    _read_notebook = lambda: json.load(open(_notebook_file, encoding="utf-8"))
 try:
     _tests = _read_notebook()["metadata"]["otter"]["tests"]
 except Exception as _error:
-    raise RuntimeError("Could not read the public tests stored in this notebook: save it as "
-                       "{NOTEBOOK} and run this cell from its folder (in Colab, open the "
-                       f"notebook again from the course's link) ({{_error!r}}).") from None
+    raise RuntimeError("Could not read the public tests stored in this notebook (in Colab, open "
+                       f"the notebook again from the course's link) ({_error!r}).") from None
 os.makedirs("tests", exist_ok=True)
 for _question, _test in _tests.items():
     with open(os.path.join("tests", _question + ".py"), "w", encoding="utf-8") as _file:
         _file.write(_test)
-grader = otter.Notebook(None if IPythonInterpreter.COLAB.value.running() else "{NOTEBOOK}",
-                        tests_dir="tests")"""
+grader = otter.Notebook(None if _colab else os.path.basename(_notebook_file), tests_dir="tests")""".replace(
+    "NOTEBOOK", NOTEBOOK)
 
 COLAB_SUBMIT = ("Otter cannot export a submission in Colab. To submit: File > Download > "
                 "Download .ipynb, then upload that .ipynb file to Gradescope.")
@@ -127,13 +144,17 @@ def _master_for_otter(master, tmp):
 
 def student_notebook(notebook, tests_dir, root, settings):
     """Otter's student notebook made self-sufficient: the public tests (self-contained, see
-    student_tests) in the notebook's metadata, an init cell that installs Otter where it is
-    missing and works in Colab, an export cell that says what to submit where Otter cannot
-    export, and the configured Colab link."""
+    student_tests) and the answer boxes' labels in the notebook's metadata, an init cell that
+    installs what is missing and works in Colab or from another folder, an export cell that
+    says what to submit where Otter cannot export, and the configured Colab link."""
+    from grader.answers.boxes import box_labels
+
     tests = {path.stem: student_tests.self_contained(path.read_text(), root)
              for path in sorted(Path(tests_dir).glob("*.py"))}
     notebook.metadata["otter"] = {"OK_FORMAT": False, "tests": tests,
                                   "assignment_name": Path(NOTEBOOK).stem}
+    # where the answers' boxes are, for the public checks to read them as grading does
+    notebook.metadata[BOXES_KEY] = {"boxes": box_labels(notebook)}
     url = settings.get("colab_url") or DEFAULT_COLAB_URL
     markdown = [c for c in notebook.cells if c.cell_type == "markdown"]
     if markdown and COLAB_LINK.search(markdown[0].source):
@@ -151,26 +172,18 @@ def student_notebook(notebook, tests_dir, root, settings):
 
 
 def homework_layout(notebook):
-    """What the sealed grader needs from the homework: the provided code, the protected cells,
-    the names the provided code defines, the questions in notebook order, the answers with their
-    markdown boxes, and the notebook's own Otter cells (never student code)."""
+    """What the sealed grader needs from the homework: the provided code, the protected cells
+    with the headings they stand under, the names the provided code defines, the questions in
+    notebook order, the answers with their markdown boxes, and the notebook's own Otter cells
+    (never student code)."""
     from grader.answers.boxes import box_labels
 
-    protected, heading = [], "the notebook"
-    questions, otter_cells = [], []
-    for cell in notebook.cells:
-        source = cell.source
-        if cell.cell_type == "markdown":
-            titles = [line.lstrip("#").strip() for line in source.splitlines()
-                      if line.startswith("#")]
-            heading = titles[-1] if titles else heading
-        elif cell.cell_type == "code" and is_protected(source):
-            protected.append({"label": heading, "source": source})
-        elif cell.cell_type == "code" and source.startswith('grader.check("'):
-            questions.append(source.split('"')[1])
-        elif cell.cell_type == "code" and ("otter.Notebook(" in source
-                                           or "grader.export(" in source):
-            otter_cells.append(source)
+    protected = [{"label": heading, "source": source}
+                 for heading, source in protected_cells(notebook)]
+    questions = [c.source.split('"')[1] for c in notebook.cells
+                 if c.cell_type == "code" and c.source.startswith('grader.check("')]
+    otter_cells = [c.source for c in notebook.cells if c.cell_type == "code"
+                   and ("otter.Notebook(" in c.source or "grader.export(" in c.source)]
     provided = protected[0]["source"]
     boxes = box_labels(notebook)
     return {"notebook": NOTEBOOK, "provided": provided, "protected": protected,
@@ -218,7 +231,7 @@ class Outcome:
     """What `assign` did: `problems` is empty when the build was published."""
     template: Path
     zip_path: Path
-    reference: object   # grader.classes.workers.Graded of the reference solution
+    reference: object   # grader.classroom.workers.Graded of the reference solution
     blank: object       # ... of the blank student template
     problems: list
 
@@ -227,7 +240,7 @@ class Outcome:
         return not self.problems
 
     def tables(self):
-        from grader.classes.tables import table
+        from grader.feedback.tables import table
 
         return ("Reference solution\n" + table(self.reference.report, "reference solution")
                 + "\n\nBlank student template\n" + table(self.blank.report, "blank template")
@@ -263,7 +276,7 @@ def assign(root):
     through the new zip, and only if the reference earns every point and the blank template
     none, replace root/student_template and root/dist (autograder.zip, reference-solution.ipynb,
     graded/). Otherwise nothing in `root` changes. Returns an Outcome."""
-    from grader.classes import workers
+    from grader.classroom import workers
 
     root = Path(root).resolve()
     dist = root / "dist"

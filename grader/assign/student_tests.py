@@ -12,8 +12,9 @@ one that carries what it needs:
   the notebook the global `grader` is the `otter.Notebook`);
 - the test functions themselves, with `from grader.x import y` rewritten to the private name.
   They are compiled from a string registered in `linecache`, so `inspect.getsource` finds the
-  probes wherever Otter read the test from (a notebook's metadata or a file), and with the line
-  numbers they have in the test file, so Otter's failure messages quote the right line.
+  probes wherever Otter read the test from (a notebook's metadata or a file);
+- a few lines that make Otter show a failed check as the grader writes it: the message alone
+  (no "Error at line N" and no quoted test source), escaped in the notebook's HTML output.
 
 The result is an ordinary Otter exception-based test file: Otter stores it in the notebook's
 metadata, or writes it to tests/ where a tests folder is needed (Colab).
@@ -30,42 +31,6 @@ PRIVATE = "_hw_public_checks"
 
 class BundleError(ValueError):
     """A public test cannot be made self-contained."""
-
-
-# ------------------------------------------------------------------ grader modules
-
-
-def _module_path(root, module):
-    """The source file of `module` (dotted, starting with "grader") under `root`."""
-    parts = module.split(".")
-    base = Path(root).joinpath(*parts)
-    if base.with_suffix(".py").is_file():
-        return base.with_suffix(".py")
-    if (base / "__init__.py").is_file():
-        return base / "__init__.py"
-    return None
-
-
-def _is_package(root, module):
-    return (Path(root).joinpath(*module.split(".")) / "__init__.py").is_file()
-
-
-def _absolute(module, node):
-    """The absolute module an ImportFrom node in `module` refers to."""
-    if not node.level:
-        return node.module
-    base = module.split(".")
-    if not _is_package_name(module):
-        base = base[:-1]
-    base = base[:len(base) - (node.level - 1)] if node.level > 1 else base
-    return ".".join(base + ([node.module] if node.module else []))
-
-
-_packages = set()
-
-
-def _is_package_name(module):
-    return module in _packages
 
 
 def _ours(name):
@@ -107,141 +72,142 @@ def _uses(statement):
     return {node.id for node in ast.walk(statement) if isinstance(node, ast.Name)}
 
 
-class _Module:
-    def __init__(self, root, name):
-        self.name = name
-        path = _module_path(root, name)
-        if path is None:
-            raise BundleError(f"a public test needs {name}, which is not in {root}")
-        if path.name == "__init__.py":
-            _packages.add(name)
-        self.path = path
-        self.tree = _strip_docstrings(ast.parse(path.read_text(), str(path)))
-        self.statements = self.tree.body
-        self.binds = [_binds(s) for s in self.statements]
-        self.uses = [_uses(s) for s in self.statements]
-        self.bound = set().union(*self.binds) if self.binds else set()
+class _Package:
+    """The grader package's sources under `root`, read as the bundle needs them."""
 
+    def __init__(self, root):
+        self.root = Path(root)
+        self.modules = {}
 
-def _imports_of(module_name, node):
-    """[(target module, [imported names])] for every import of our package inside `node`."""
-    found = []
-    for item in ast.walk(node):
-        if isinstance(item, ast.ImportFrom):
-            target = _absolute(module_name, item)
-            if target and _ours(target):
-                found.append((item, target, [a.name for a in item.names]))
-        elif isinstance(item, ast.Import):
-            for alias in item.names:
-                if _ours(alias.name):
-                    raise BundleError(f"`import {alias.name}` in {module_name}: use "
-                                      "`from ... import ...` so the helper can be inlined")
-    return found
+    def path(self, module):
+        """The source file of `module` (dotted, starting with "grader"), or None."""
+        base = self.root.joinpath(*module.split("."))
+        if base.with_suffix(".py").is_file():
+            return base.with_suffix(".py")
+        if (base / "__init__.py").is_file():
+            return base / "__init__.py"
+        return None
 
+    def absolute(self, module, node):
+        """The absolute module an ImportFrom node in `module` refers to."""
+        if not node.level:
+            return node.module
+        base = module.split(".")
+        path = self.path(module)
+        if path is None or path.name != "__init__.py":
+            base = base[:-1]
+        base = base[:len(base) - (node.level - 1)] if node.level > 1 else base
+        return ".".join(base + ([node.module] if node.module else []))
 
-def _dependency(root, target, name):
-    """`from target import name`: a definition of `target`, or a whole submodule."""
-    if _module_path(root, f"{target}.{name}") is not None:
-        return (f"{target}.{name}", "*")
-    return (target, name)
+    def imports_of(self, module, node):
+        """[(node, target module, [imported names])] for every import of ours inside `node`."""
+        found = []
+        for item in ast.walk(node):
+            if isinstance(item, ast.ImportFrom):
+                target = self.absolute(module, item) if module else item.module
+                if target and _ours(target):
+                    found.append((item, target, [a.name for a in item.names]))
+            elif isinstance(item, ast.Import):
+                for alias in item.names:
+                    if _ours(alias.name):
+                        raise BundleError(f"`import {alias.name}` in {module}: use "
+                                          "`from ... import ...` so the helper can be inlined")
+        return found
 
+    def dependency(self, target, name):
+        """`from target import name`: a definition of `target`, or a whole submodule."""
+        if self.path(f"{target}.{name}") is not None:
+            return (f"{target}.{name}", "*")
+        return (target, name)
 
-def collect(root, needs):
-    """The reduced sources of every grader module reached from `needs` [(module, name)].
+    def module(self, name):
+        if name not in self.modules:
+            path = self.path(name)
+            if path is None:
+                raise BundleError(f"a public test needs {name}, which is not in {self.root}")
+            tree = _strip_docstrings(ast.parse(path.read_text(), str(path)))
+            self.modules[name] = (tree.body, [_binds(s) for s in tree.body],
+                                  [_uses(s) for s in tree.body])
+        return self.modules[name]
 
-    Returns {module: ast.Module of the kept top-level statements}, in no particular order.
-    """
-    modules, kept, whole = {}, {}, set()
-    work = list(needs)
-
-    def module(name):
-        if name not in modules:
-            modules[name] = _Module(root, name)
-            kept[name] = set()
-        return modules[name]
-
-    while work:
-        name, symbol = work.pop()
-        info = module(name)
-        if symbol == "*":
-            if name in whole:
-                continue
-            whole.add(name)
-            indices = range(len(info.statements))
-        else:
-            indices = [i for i, binds in enumerate(info.binds) if symbol in binds]
-            if not indices:
-                if _module_path(root, f"{name}.{symbol}") is not None:
-                    work.append((f"{name}.{symbol}", "*"))
+    def collect(self, needs):
+        """The reduced sources of every grader module reached from `needs` [(module, name)]:
+        {module: ast.Module of the kept top-level statements}."""
+        kept, whole, work = {}, set(), list(needs)
+        while work:
+            name, symbol = work.pop()
+            statements, binds, uses = self.module(name)
+            kept.setdefault(name, set())
+            if symbol == "*":
+                if name in whole:
                     continue
-                raise BundleError(f"{name} defines no {symbol!r}")
-        # statements that bind nothing (registrations, checks) always run
-        indices = list(indices) + [i for i, b in enumerate(info.binds) if not b]
-        for i in indices:
-            if i in kept[name]:
-                continue
-            kept[name].add(i)
-            statement = info.statements[i]
-            for used in info.uses[i] & info.bound:
-                work.append((name, used))
-            for _, target, names in _imports_of(name, statement):
-                work.extend(_dependency(root, target, n) for n in names)
-    reduced = {}
-    for name, info in modules.items():
-        body = [s for i, s in enumerate(info.statements) if i in kept[name]]
-        reduced[name] = ast.Module(body=body, type_ignores=[])
-    return reduced
+                whole.add(name)
+                indices = range(len(statements))
+            else:
+                indices = [i for i, bound in enumerate(binds) if symbol in bound]
+                if not indices:
+                    if self.path(f"{name}.{symbol}") is not None:
+                        work.append((f"{name}.{symbol}", "*"))
+                        continue
+                    raise BundleError(f"{name} defines no {symbol!r}")
+            # statements that bind nothing (registrations, checks) always run
+            indices = list(indices) + [i for i, bound in enumerate(binds) if not bound]
+            bound_here = set().union(*binds) if binds else set()
+            for i in indices:
+                if i in kept[name]:
+                    continue
+                kept[name].add(i)
+                for used in uses[i] & bound_here:
+                    work.append((name, used))
+                for _, target, names in self.imports_of(name, statements[i]):
+                    work.extend(self.dependency(target, n) for n in names)
+        return {name: ast.Module(body=[s for i, s in enumerate(self.modules[name][0])
+                                       if i in indices], type_ignores=[])
+                for name, indices in kept.items()}
 
+    def order(self, reduced):
+        """Modules in an order where each module's top-level imports of ours are loaded."""
+        deps = {name: {self.dependency(target, n)[0] for statement in tree.body
+                       if isinstance(statement, ast.ImportFrom)
+                       for _, target, names in self.imports_of(name, statement) for n in names}
+                & set(reduced) - {name} for name, tree in reduced.items()}
+        ordered, seen = [], set()
 
-_root = [None]
+        def visit(name, path=()):
+            if name in seen:
+                return
+            if name in path:
+                raise BundleError(f"circular imports between {', '.join(path)}")
+            for dep in sorted(deps[name]):
+                visit(dep, path + (name,))
+            seen.add(name)
+            ordered.append(name)
 
+        for name in sorted(reduced):
+            visit(name)
+        return ordered
 
-def _order(reduced):
-    """Modules in an order where each module's top-level imports of ours are already loaded."""
-    deps = {}
-    for name, tree in reduced.items():
-        deps[name] = {module for statement in tree.body
-                      if isinstance(statement, ast.ImportFrom)
-                      for _, target, names in _imports_of(name, statement)
-                      for module in {_dependency(_root[0], target, n)[0] for n in names}
-                      if module in reduced and module != name}
-    ordered, seen = [], set()
-
-    def visit(name, path=()):
-        if name in seen:
-            return
-        if name in path:
-            raise BundleError(f"circular imports between {', '.join(path)}")
-        for dep in sorted(deps[name]):
-            visit(dep, path + (name,))
-        seen.add(name)
-        ordered.append(name)
-
-    for name in sorted(reduced):
-        visit(name)
-    return ordered
+    def source(self, name, tree, private):
+        tree = _Rewrite(self, name, private).visit(tree)
+        future = [s for s in tree.body
+                  if isinstance(s, ast.ImportFrom) and s.module == "__future__"]
+        rest = [s for s in tree.body if s not in future]
+        return ast.unparse(ast.fix_missing_locations(ast.Module(body=future + rest,
+                                                                type_ignores=[]))) + "\n"
 
 
 class _Rewrite(ast.NodeTransformer):
     """`from grader.x import y` (or a relative import) -> `from <private>.x import y`."""
 
-    def __init__(self, module, private):
-        self.module, self.private = module, private
+    def __init__(self, package, module, private):
+        self.package, self.module, self.private = package, module, private
 
     def visit_ImportFrom(self, node):
-        target = _absolute(self.module, node) if self.module else node.module
+        target = self.package.absolute(self.module, node) if self.module else node.module
         if target and _ours(target):
             return ast.copy_location(ast.ImportFrom(
                 module=self.private + target[len(PACKAGE):], names=node.names, level=0), node)
         return node
-
-
-def _module_source(name, tree, private):
-    tree = _Rewrite(name, private).visit(tree)
-    future = [s for s in tree.body if isinstance(s, ast.ImportFrom) and s.module == "__future__"]
-    rest = [s for s in tree.body if s not in future]
-    return ast.unparse(ast.fix_missing_locations(ast.Module(body=future + rest,
-                                                            type_ignores=[]))) + "\n"
 
 
 # ------------------------------------------------------------------ test files
@@ -268,6 +234,41 @@ def _load_helpers(package, modules):
         exec(compile(source, where, "exec"), sys.modules[package + "." + name].__dict__)
 
 
+def _show_failures_plainly():
+    """Otter shows a failed check as the grader wrote it: the message alone, escaped in HTML."""
+    import html
+    from textwrap import indent
+    try:
+        from otter.test_files.abstract_test import TestFile
+        from otter.test_files.exception_test import ExceptionTestFile
+    except ImportError:
+        return
+    if getattr(ExceptionTestFile, "_shown_plainly", False):
+        return
+    original = ExceptionTestFile._generate_error_message
+
+    def message(self, excp, context=0):
+        if type(excp).__name__ == "CheckFailed" and hasattr(excp, "message"):
+            return excp.message
+        return original(self, excp, context)
+
+    def as_html(self):
+        name = html.escape(self.name)
+        if self.passed_all:
+            return f"<p><strong><code>{name}</code></strong> passed!</p>"
+        parts = [f"<p><strong style='color: red;'><code>{name}</code> results:</strong></p>"]
+        for result in self.test_case_results:
+            parts.append(f"<p><strong><code>{html.escape(str(result.test_case.name))}</code> "
+                         "result:</strong></p>")
+            parts.append("<pre style='white-space: pre-wrap;'>"
+                         f"{html.escape(indent(result.message or '', '    '))}</pre>")
+        return "".join(parts)
+
+    ExceptionTestFile._generate_error_message = message
+    TestFile._repr_html_ = as_html
+    ExceptionTestFile._shown_plainly = True
+
+
 def _define_tests(source, line, filename, scope):
     """Compile the tests from text that inspect.getsource can read (the probes are sent as
     source), keeping the line numbers they have in this file."""
@@ -278,42 +279,45 @@ def _define_tests(source, line, filename, scope):
 '''
 
 
-def _literal(text, what):
-    if "'''" in text or text.endswith("\\") or "\r" in text:
-        raise BundleError(f"{what} cannot be written as a raw string literal")
-    return "r'''" + text + "'''"
+def _literal(text):
+    """`text` as a string literal: raw, so that it reads as the code it is, where that is exact;
+    else repr()."""
+    raw = "r'''" + text + "'''"
+    if "'''" in text or text.endswith("\\") or "\r" in text or ast.literal_eval(raw) != text:
+        return repr(text)
+    return raw
 
 
 def self_contained(test_source, root):
     """A public test file (Otter's exception-based format) that needs nothing but Otter and
     torch (sympy and mpmath come with torch)."""
+    package = _Package(root)
     tree = ast.parse(test_source)
     header, tests = [], []
     for statement in tree.body:
         is_test = isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef))
         (tests if is_test else header).append(statement)
-    if any(_imports_of("", s) for s in header):
+    if any(package.imports_of("", s) for s in header):
         raise BundleError("a public test file imports the grader package at its top level")
     lines = test_source.splitlines()
     first = min(min([d.lineno for d in s.decorator_list] + [s.lineno]) for s in tests)
     test_text = "\n".join(lines[first - 1:]) + "\n"
     head_text = "\n".join(lines[:first - 1]).rstrip() + "\n"
 
-    needs = sorted({(target, n) for s in tests for _, target, names in _imports_of("", s)
+    needs = sorted({(target, n) for s in tests for _, target, names in package.imports_of("", s)
                     for n in names})
-    reduced = collect(root, needs) if needs else {}
-    _root[0] = root
-    names = _order(reduced)
+    reduced = package.collect(needs) if needs else {}
+    names = package.order(reduced)
     digest = hashlib.sha1()
     sources = []
     for name in names:
-        source = _module_source(name, reduced[name], "@")
+        source = package.source(name, reduced[name], "@")
         digest.update(f"{name}\n{source}".encode())
         sources.append((name, source))
     private = f"{PRIVATE}_{digest.hexdigest()[:10]}"
     sources = [(name[len(PACKAGE) + 1:], source.replace("from @", "from " + private))
                for name, source in sources]
-    files = [str(_module_path(root, n).relative_to(Path(root))) for n in names]
+    files = [str(package.path(n).relative_to(package.root)) for n in names]
     test_text = _IMPORT_LINE.sub(lambda m: m.group(1) + private + m.group(2), test_text)
     left = [n for n in ast.walk(ast.parse(test_text))
             if isinstance(n, ast.ImportFrom) and n.module and _ours(n.module)]
@@ -329,11 +333,12 @@ def self_contained(test_source, root):
              + "),", "# reduced to what these tests use.", LOADER]
     parts.append(f"_load_helpers({private!r}, [")
     for module, source in sources:
-        parts.append(f"    ({module!r}, {_literal(source, module)}),")
+        parts.append(f"    ({module!r}, {_literal(source)}),")
     parts.append("])")
+    parts.append("_show_failures_plainly()")
     parts.append("")
     before = "\n".join(parts) + "\n"
     line = before.count("\n") + 1  # the line of `_TESTS = r'''`
-    text = (before + "_TESTS = " + _literal("\n" + test_text, "the tests") + "\n"
+    text = (before + "_TESTS = " + _literal("\n" + test_text) + "\n"
             + f"_define_tests(_TESTS, {line}, {('<public tests ' + name + '>')!r}, globals())\n")
     return text

@@ -4,38 +4,64 @@ A test in the reference notebook is an Otter exception-based test function that 
 `case(env, probe, judge, **inputs)`:
 
 - `probe(<student names>..., *, <inputs>...)` builds graphs with the student's classes and returns
-  raw values (results, gradients, call counts). Its positional parameters are student globals, by
-  name, like Otter's own convention; its keyword-only parameters receive `inputs`. It is shipped as
-  source text, so it may use only its parameters, builtins, `math`, `torch` and what it imports.
-- `judge(found, **inputs)` computes what is expected and raises AssertionError with a message for
-  the student when `found` is wrong (the helpers in `grader.authoring.checks` do this).
+  raw values (results, gradients). Its positional parameters are student globals, by name, like
+  Otter's own convention; its keyword-only parameters receive `inputs`. It is shipped as source
+  text, so it may use only its parameters, builtins, `math`, `torch` and what it imports.
+- `judge(found, **inputs)` computes what is expected and raises `CheckFailed` with a message for
+  the student when `found` is wrong (the helpers in grader.authoring.checks do). It may return
+  notes for course staff (evidence that is worth a look but decides nothing), or `Passed` to
+  pass with a message for the student.
 
 In the student's kernel (`grader.check`, `otter check`) both halves run in-process. The sealed
 grader passes a `Collector` as `env`: it takes the spec, runs the probe in a sandboxed child and the
 judge in a process that never ran student code. Both paths send the probe's output through the
-same JSON encoding, so a verdict never depends on which path produced it.
+same JSON encoding and the same `CaseSpec.verdict`, so a verdict and its message never depend on
+which path produced it.
 """
 
 import builtins
 import inspect
-import io
 import json
-import linecache
 import math
 import re
-import sys
 import textwrap
 from dataclasses import dataclass, field
 from typing import Callable
 
 from grader.authoring import codec
+from grader.authoring.errors import describe, error_outcome
+from grader.verdicts import Kind
 
-PROBE_FILENAME = "<probe>"
-MAX_TEXT = 300          # characters of an error's own text in a message
-# Names the student defines in the # MAIN CODE cell; any other name is an answer.
+# Names the student defines in the # MAIN CODE cell; any other name a probe takes is an answer.
 ENGINE_NAMES = ("Mul", "Add", "Matmul", "forward_algorithm", "backward_algorithm")
-PROVIDED_FILENAME = "<provided cell>"
 STUB_FLAG = "__backprop_sealed_stub__"  # set in the placeholder notebook Otter executes
+MAX_MESSAGE = 3_000     # characters of one case's message
+MAX_NOTES = 20
+
+
+class CheckFailed(AssertionError):
+    """A judge's verdict against the student: the message, its kind, and optionally a picture
+    of the graph the check built (see grader.feedback.graph)."""
+
+    def __init__(self, message, kind=Kind.WRONG, picture=None):
+        super().__init__(message)
+        self.message, self.kind, self.picture = message, kind, picture
+
+
+class Passed:
+    """What a judge returns to pass with a message for the student (and notes for staff)."""
+
+    def __init__(self, message, notes=()):
+        self.message, self.notes = message, list(notes)
+
+
+@dataclass
+class Verdict:
+    passed: bool
+    kind: Kind
+    message: str = ""
+    picture: dict = None
+    notes: list = field(default_factory=list)    # for course staff only
 
 
 @dataclass
@@ -45,37 +71,60 @@ class CaseSpec:
     student_names: list   # globals the probe takes from the student's namespace
     inputs: dict          # JSON-ready keyword arguments for probe and judge
     judge: Callable = field(repr=False)
+    _code: object = field(default=None, repr=False)
 
-    def verdict(self, outcome, context=None):
-        """Return None when the case passes, else the message for the student.
+    @property
+    def code(self):
+        """The probe, compiled once (what the sealed grader sends to its children)."""
+        if self._code is None:
+            self._code = compile(self.source, "<probe>", "exec")
+        return self._code
 
-        `outcome` is what `run_probe` returned, validated; `context` optionally explains why a
-        student name is missing (for instance the cell that defines it failed).
-        """
+    def verdict(self, outcome, sources=None, context=None):
+        """The Verdict on a validated outcome (see `read_outcome`).
+
+        `sources` maps the file names of the cells that ran to (their source, how the student
+        knows them), to say where an error happened; `context` optionally explains why a name
+        is missing (for instance the cell that defines it failed)."""
         if "missing" in outcome:
-            return missing_message(outcome["missing"], context)
+            return missing_verdict(outcome["missing"], context)
         if "error" in outcome:
-            return outcome["error"]
+            return Verdict(False, Kind.ERROR, describe(outcome["error"], sources or {}))
         try:
-            self.judge(outcome.get("value"), **self.inputs)
+            notes = self.judge(outcome.get("value"), **self.inputs)
+        except CheckFailed as failure:
+            return Verdict(False, Kind(failure.kind), _clip(failure.message), failure.picture)
         except AssertionError as failure:
-            return str(failure) or "The check failed."
+            return Verdict(False, Kind.WRONG, _clip(str(failure) or "The check failed."))
         except Exception as error:  # the values do not have the shape the judge expects
-            return f"The check could not read the values your code produced ({error!r:.200})."
-        return None
+            return Verdict(False, Kind.WRONG, "The check could not read the values your code "
+                                              f"produced ({type(error).__name__}).")
+        message = "passed"
+        if isinstance(notes, Passed):
+            message, notes = _clip(notes.message), notes.notes
+        notes = [str(n)[:500] for n in (notes or [])][:MAX_NOTES]
+        return Verdict(True, Kind.PASSED, message, notes=notes)
 
 
-def missing_message(names, context=None):
-    """What to tell a student whose notebook does not define `names`."""
+def _clip(text):
+    text = str(text)
+    return text if len(text) <= MAX_MESSAGE else text[:MAX_MESSAGE - 1] + "…"
+
+
+def missing_verdict(names, context=None):
+    """The Verdict for a notebook that does not define `names`."""
     listed = ", ".join(names)
     verb = "is" if len(names) == 1 else "are"
+    engine = all(n in ENGINE_NAMES for n in names)
+    kind = Kind.NOT_DEFINED if engine else Kind.UNANSWERED
     if context:
-        return f"{listed} {verb} not defined: {context}"
-    if all(n in ENGINE_NAMES for n in names):
-        return (f"{listed} {verb} not defined: define {'it' if len(names) == 1 else 'them'} in "
-                "your `# MAIN CODE` cell and run that cell.")
-    return (f"{listed} {verb} not defined: fill in {'its' if len(names) == 1 else 'their'} "
-            "answer cell and run it.")
+        return Verdict(False, kind, f"{listed} {verb} not defined: {context}")
+    if engine:
+        return Verdict(False, kind, f"{listed} {verb} not defined: define "
+                                    f"{'it' if len(names) == 1 else 'them'} in your "
+                                    "`# MAIN CODE` cell and run that cell.")
+    return Verdict(False, kind, f"{listed} {verb} not defined: fill in "
+                                f"{'its' if len(names) == 1 else 'their'} answer cell and run it.")
 
 
 class Collector(dict):
@@ -97,12 +146,29 @@ def case(env, probe, judge, **inputs):
     if isinstance(env, Collector):
         env.specs.append(spec)
         return
-    from grader.sealed.protocol import read_outcome
+    outcome = run_probe(spec.source, spec.name, answers_from_notebook(env, spec.student_names),
+                        spec.inputs, spec.student_names)
+    verdict = spec.verdict(read_outcome(json.loads(json.dumps(outcome, allow_nan=True))),
+                           kernel_sources(outcome, env))
+    if not verdict.passed:
+        if verdict.picture:
+            _show(verdict.picture)
+        raise CheckFailed(verdict.message, verdict.kind, verdict.picture)
+    if verdict.message != "passed":
+        print(verdict.message)
 
-    outcome = run_probe(spec.source, spec.name, env, spec.inputs, spec.student_names)
-    message = spec.verdict(read_outcome(json.loads(json.dumps(outcome, allow_nan=True))))
-    if message is not None:
-        raise AssertionError(message)
+
+def _show(picture):
+    """In a notebook, draw the graph a failed check built (above Otter's own report)."""
+    try:
+        from IPython import get_ipython
+        from IPython.display import HTML, display
+    except ImportError:
+        return
+    if get_ipython() is not None:
+        from grader.feedback.graph import render_html
+
+        display(HTML(render_html(picture)))
 
 
 def make_spec(probe, judge, inputs):
@@ -117,11 +183,12 @@ def make_spec(probe, judge, inputs):
 
 
 def run_probe(source, name, namespace, inputs, params):
-    """Run one probe against a student namespace; return its outcome: {"value": encoded},
-    {"error": message} or {"missing": names}.
+    """Run one probe (its source, or its code compiled from it) against a student namespace;
+    return its outcome: {"value": encoded}, {"error": what was raised and where} or
+    {"missing": names}.
 
-    This is the only code that calls student code during a check. It never raises: errors in the
-    student's code come back as a message that says where they happened. `params` are the
+    This is the only code that calls student code during a check. It never raises (but for
+    KeyboardInterrupt): errors in the student's code come back as data. `params` are the
     probe's student names, computed where the probe was defined.
     """
     missing = [n for n in params if namespace.get(n) is None]
@@ -132,89 +199,73 @@ def run_probe(source, name, namespace, inputs, params):
         import torch
 
         scope["torch"] = torch
-        linecache.cache[PROBE_FILENAME] = (len(source), None, source.splitlines(True),
-                                           PROBE_FILENAME)
-        exec(compile(source, PROBE_FILENAME, "exec"), scope)
+        exec(compile(source, "<probe>", "exec") if isinstance(source, str) else source, scope)
         value = scope[name](**{n: namespace[n] for n in params}, **inputs)
         return {"value": codec.encode(value)}
     except BaseException as error:  # student code may raise anything, SystemExit included
         if isinstance(error, KeyboardInterrupt):
             raise
-        return {"error": describe_error(error)}
+        return {"error": error_outcome(error)}
 
 
-def describe_error(error):
-    """One paragraph for the student: what was raised, and where in their code."""
-    kind = type(error).__name__[:100]
+def answers_from_notebook(env, names):
+    """In the student's kernel: `env` with the answers among `names` that no cell gives (not
+    defined, or left as `...`) read from the notebook's markdown, as grading reads them
+    (grader.submission.cells): from the saved file in Jupyter, from Colab's copy in Colab."""
+    blank = [n for n in names if n not in ENGINE_NAMES and env.get(n, ...) is ...]
+    if not blank or "_read_notebook" not in env:
+        return env
+    from grader.answers.boxes import read_boxes
+
     try:
-        text = str(error).strip()
-    except BaseException:  # noqa: B036 - a student's exception class may not even print
-        text = ""
-    if len(text) > MAX_TEXT:
-        text = text[:MAX_TEXT] + "..."
-    message = f"Your code raised {kind}" + (f": {text}" if text else "")
-    if isinstance(error, RecursionError):
-        message += " (the recursion is too deep: does your code call itself without end?)"
-    where = _student_frame(error)
-    if where is not None:
-        message += f"\n  in {where}"
-    return message
+        notebook = env["_read_notebook"]()
+        found = read_boxes(notebook, notebook["metadata"]["backprop"]["boxes"])
+    except Exception:  # noqa: BLE001 - no notebook to read: the names stay unanswered
+        return env
+    return {**env, **{name: found[name]["text"] for name in blank if name in found}}
 
 
-def _frames(error):
-    """(filename, line, function) of each traceback entry of `error`, innermost last.
-
-    Read from CPython's own traceback printer, which is C code: the sealed child refuses
-    Python-level access to frames (tb_frame), so that student code cannot reach the harness.
-    """
-    stream, saved = io.StringIO(), sys.stderr
-    sys.stderr = stream
-    try:  # printed with a plain exception: the student's own may not print, or print 16 MB
-        sys.__excepthook__(Exception, Exception(), error.__traceback__)
-    except BaseException:  # noqa: B036
-        return []
-    finally:
-        sys.stderr = saved
-    return [(f, int(n), fn) for f, n, fn in
-            re.findall(r'^  File "(.*)", line (\d+), in (.*)$', stream.getvalue(), re.M)]
+# How IPython names the code of notebook cells: ipykernel's cell files, older kernels' inputs.
+_KERNEL_CELL = re.compile(r"(?:ipykernel_\d+[/\\]\d+\.py|<ipython-input-[\w-]+>)$")
 
 
-def _is_student(filename):
-    if filename == PROBE_FILENAME or filename.startswith("<frozen"):
-        return False
-    return not any(part in filename for part in ("/grader/", "/site-packages/", "/lib/python"))
+def kernel_sources(outcome, env):
+    """In the student's kernel: {file name: (source, name)} of the notebook cells an error
+    passed through (IPython keeps each cell's code in linecache). Provided cells are named by
+    the heading they stand under, read from the notebook when the init cell can read it."""
+    import linecache
+
+    from grader.authoring.errors import kernel_label
+    from grader.submission.cells import protected_cells
+
+    frames = (outcome.get("error") or {}).get("frames", [])
+    cells = {f: "".join(linecache.getlines(f)) for f, _, _ in frames if _KERNEL_CELL.search(f)}
+    headings = {}
+    if any(source.lstrip().startswith("# Do not change") for source in cells.values()):
+        try:
+            notebook = env["_read_notebook"]()
+            headings = {source.strip(): heading for heading, source in protected_cells(notebook)}
+        except Exception:  # noqa: BLE001 - then the cell is named without its heading
+            pass
+    return {f: (source, kernel_label(source, headings)) for f, source in cells.items() if source}
 
 
-def _student_frame(error):
-    """Where in student code the error happened, in the student's terms, plus the student's own
-    call when the error surfaced inside the provided code."""
-    frames = [f for f in _frames(error) if _is_student(f[0])]
-    if not frames:
-        return None
-    where = _describe(frames[-1])
-    callers = [f for f in frames if f[0] != PROVIDED_FILENAME]
-    if frames[-1][0] == PROVIDED_FILENAME and callers:
-        where += "\n  called from " + _describe(callers[-1])
-    return where
-
-
-def _describe(frame):
-    filename, line, function = frame
-    text = linecache.getline(filename, line).strip()
-    return f"{function} (line {line} of {cell_name(filename)})" + (f": {text}" if text else "")
-
-
-def cell_name(filename):
-    """A notebook cell named as the student knows it, from a code object's file name: the
-    sealed grader's labels ("<cell 7: # MAIN CODE>") or a Jupyter kernel's cell files."""
-    if filename == PROVIDED_FILENAME:
-        return "the provided code"
-    label = re.match(r"<cell \d+: (.*)>$", filename)
-    if label:
-        first = label.group(1)
-    else:
-        lines = [l.strip() for l in linecache.getlines(filename) if l.strip()]
-        first = lines[0] if lines else ""
-    if first.startswith("# MAIN CODE"):
-        return "your `# MAIN CODE` cell"
-    return f"your cell starting `{first[:40]}`" if first else "your notebook"
+def read_outcome(raw):
+    """Validate a probe's outcome as it arrived (JSON, possibly forged). Never raises: a value
+    that cannot be read becomes an error outcome for that case alone."""
+    if isinstance(raw, dict) and set(raw) == {"value"}:
+        try:
+            return {"value": codec.decode(raw["value"])}
+        except codec.InvalidData as error:
+            return {"error": {"type": "", "text": f"The values your code produced could not be "
+                                                  f"read ({error}).", "frames": []}}
+        except Exception as error:  # noqa: BLE001 - forged data may break any constructor
+            return {"error": {"type": "", "text": "The values your code produced could not be "
+                                                  f"read ({type(error).__name__}).", "frames": []}}
+    if isinstance(raw, dict) and set(raw) == {"error"}:
+        return {"error": codec.read_error(raw["error"])}
+    if (isinstance(raw, dict) and set(raw) == {"missing"} and isinstance(raw["missing"], list)
+            and all(isinstance(n, str) for n in raw["missing"])):
+        return {"missing": [n[:100] for n in raw["missing"][:50]]}
+    return {"error": {"type": "", "text": "The values your code produced could not be read "
+                                          "(unexpected outcome).", "frames": []}}

@@ -1,15 +1,24 @@
 """Judge helpers: compare what a probe found with what is expected, in the student's terms.
 
-Each helper raises AssertionError with a message that names the value (`what`), says what was
-expected and what was found. Expected values are computed by the judge itself (closed forms or
-torch autograd), never taken from the probe.
+Each helper raises `CheckFailed` with a message that names the value, says what was expected
+and what was found, and, for graphs, a picture of the graph with the first wrong node marked.
+Expected values are computed by the judge itself (closed forms, or torch autograd on the same
+program), never taken from the probe. What a probe sends is checked for type and shape before
+any arithmetic touches it: student data is never broadcast.
 """
 
 import math
 
 import torch
 
+from grader.authoring.cases import CheckFailed, Passed
 from grader.authoring.codec import Tagged
+from grader.verdicts import Kind
+
+ORDINALS = ["first", "second", "third", "fourth"]
+NAN_HINT = ("NaN comes from a node of the grader's that gives its value only once per pass: "
+            "some node's {method}() ran more than once in one pass. Visit each node exactly once, "
+            "even where several paths lead to it.")
 
 
 def _rtol(dtype):
@@ -32,176 +41,72 @@ def describe(found):
     return repr(found)[:80]
 
 
-def close(found, expected, what, rtol=None, atol=None, hint=""):
-    """`found` must equal `expected` (a number or a tensor) within tolerance."""
-    hint = f" {hint}" if hint else ""
-    if isinstance(expected, torch.Tensor) and expected.dim() > 0:
-        return _close_tensor(found, expected, what, rtol, atol, hint)
-    expected = float(expected)
+def _number(found):
+    """`found` as a float if it is one number (a one-element tensor counts), else None."""
     if isinstance(found, torch.Tensor) and found.numel() == 1:
-        found_value = float(found.reshape(()).item())
-    elif isinstance(found, (int, float)) and not isinstance(found, bool):
-        found_value = float(found)
-    else:
-        raise AssertionError(f"{what} should be the number {expected:.6g}, but it is "
-                             f"{describe(found)}.{hint}")
+        return float(found.reshape(()).item())
+    if isinstance(found, (int, float)) and not isinstance(found, bool):
+        return float(found)
+    return None
+
+
+def mismatch(found, expected, rtol=None, atol=None):
+    """None if `found` equals `expected` (a number or a tensor) within tolerance, else why not:
+    (kind of mismatch, details). Shapes and types are checked before any arithmetic."""
+    if isinstance(expected, torch.Tensor) and expected.dim() > 0:
+        shape = tuple(expected.shape)
+        if not isinstance(found, torch.Tensor):
+            return "type", f"should be a tensor of shape {shape}, but it is {describe(found)}"
+        if tuple(found.shape) != shape:
+            return "shape", f"should have shape {shape}, but its shape is {tuple(found.shape)}"
+        if not (found.is_floating_point() or found.dtype in (torch.int32, torch.int64)):
+            return "type", f"should hold real numbers, but its dtype is {found.dtype}"
+        rtol = _rtol(expected.dtype) if rtol is None else rtol
+        atol = rtol * max(1.0, float(expected.abs().max())) if atol is None else atol
+        got, want = found.to(torch.float64), expected.to(torch.float64)
+        bad = ~torch.isclose(got, want, rtol=rtol, atol=atol)
+        if not bad.any():
+            return None
+        diff = (got - want).abs().nan_to_num(math.inf).masked_fill(~bad, -1)
+        index = tuple(int(i) for i in torch.unravel_index(diff.argmax(), shape))
+        return "value", (f"is wrong at {int(bad.sum())} of {want.numel()} entries; for example "
+                         f"at index {index} it should be {want[index].item():.6g} but it is "
+                         f"{got[index].item():.6g}")
+    value = float(expected)
+    number = _number(found)
+    if number is None:
+        return "type", f"should be the number {value:.6g}, but it is {describe(found)}"
     dtype = found.dtype if isinstance(found, torch.Tensor) else torch.float64
     rtol = _rtol(dtype) if rtol is None else rtol
-    atol = rtol if atol is None else atol
-    if not math.isclose(found_value, expected, rel_tol=rtol, abs_tol=atol):
-        raise AssertionError(f"{what} should be {expected:.6g}, but it is {found_value:.6g}.{hint}")
-
-
-def _close_tensor(found, expected, what, rtol, atol, hint):
-    shape = tuple(expected.shape)
-    if not isinstance(found, torch.Tensor):
-        raise AssertionError(f"{what} should be a tensor of shape {shape}, but it is "
-                             f"{describe(found)}.{hint}")
-    if tuple(found.shape) != shape:
-        raise AssertionError(f"{what} should have shape {shape}, but its shape is "
-                             f"{tuple(found.shape)}.{hint}")
-    if not (found.is_floating_point() or found.dtype in (torch.int32, torch.int64)):
-        raise AssertionError(f"{what} should hold real numbers, but its dtype is {found.dtype}.")
-    rtol = _rtol(expected.dtype) if rtol is None else rtol
-    atol = rtol * max(1.0, float(expected.abs().max())) if atol is None else atol
-    got, want = found.to(torch.float64), expected.to(torch.float64)
-    bad = ~torch.isclose(got, want, rtol=rtol, atol=atol)
-    if bad.any():
-        diff = (got - want).abs().masked_fill(~bad, -1)
-        index = tuple(int(i) for i in torch.unravel_index(diff.argmax(), shape))
-        raise AssertionError(
-            f"{what} is wrong at {int(bad.sum())} of {want.numel()} entries; for example at "
-            f"index {index} it should be {want[index].item():.6g} but it is "
-            f"{got[index].item():.6g}.{hint}")
-
-
-def once_each(counts, what, pass_name):
-    """Every node's method ran exactly once: `counts` is what CallCounter.run returned."""
-    if not isinstance(counts, dict) or not counts:
-        raise AssertionError(f"{what}: the {pass_name} calls could not be counted.")
-    if "stopped" in counts:
-        raise AssertionError(
-            f"{what}: the {pass_name} pass was stopped after {counts['stopped']} calls on a graph "
-            f"of {counts['nodes']} nodes; each node should run exactly once per pass. Your "
-            "algorithm visits shared nodes once for every path that reaches them, which takes "
-            "exponential time.")
-    wrong = [(label, n) for label, n in counts.items() if n != 1]
-    if wrong:
-        label, n = max(wrong, key=lambda item: item[1])
-        raise AssertionError(
-            f"{what}: in one {pass_name} pass, {len(wrong)} of {len(counts)} nodes did not run "
-            f"exactly once (node {label} ran {n} times). Each node should run exactly once per "
-            "pass, even when several paths lead to it.")
-
-
-def program_matches(found, program, leaves, one=1.0, results=True, gradients=True, context="",
-                    hint=""):
-    """Every named node of a program: its result and/or its gradient, against torch autograd.
-
-    `found` is what `grader.authoring.probes.run_program` returned for the same program and leaves.
-    """
-    from grader.authoring.programs import line_of, reference
-
-    from grader.authoring.programs import uses
-
-    want_results, want_gradients = reference(program, leaves, one=one)
-    context = context or _leaves_text(leaves)
-    if results:
-        for name, expected in want_results.items():
-            close(found["results"][name], expected,
-                  f"{context}: the result of node {line_of(program, name)}", hint=hint)
-    if gradients:
-        shared = uses(program, leaves)
-        for name, expected in want_gradients.items():
-            close(found["gradients"][name], expected,
-                  f"{context}: the gradient of node {line_of(program, name)}",
-                  hint=_path_hint(name, shared.get(name, 0), found["gradients"][name],
-                                  expected) or hint)
-        if "flow" in found:
-            flow_matches(found["flow"], context)
-
-
-def _path_hint(name, users, found, expected):
-    """For a node several nodes use: say that their gradients add up, when the one found is
-    too small or too large."""
-    if users < 2 or not isinstance(found, (int, float, torch.Tensor)):
-        return ""
-    try:
-        found, expected = torch.as_tensor(found, dtype=torch.float64), expected.double()
-        ratio = float((found.abs().sum() / expected.abs().sum()))
-    except Exception:  # noqa: BLE001 - shapes or types that do not compare
-        return ""
-    size = "too small" if ratio < 1 else "too large"
-    return (f"It is {size}: {name} is used by {users} nodes, so its gradient is the sum of the "
-            "gradients coming back along every path, each added exactly once.")
-
-
-def flow_matches(flow, context):
-    """The evidence recorded by `grader.authoring.probes.Flow`: gradients must come from what
-    the nodes' backward() returned. A node may hold a gradient only once a node that uses it has
-    returned one for it, and in the end its gradient is the sum of all it was returned."""
-    if not isinstance(flow, dict) or not flow.get("calls"):
-        raise AssertionError(f"{context}: backward_algorithm did not call backward() on the "
-                             "nodes; gradients must be computed by each node's backward().")
-    if flow["truncated"]:
-        raise AssertionError(f"{context}: backward() ran more than {len(flow['calls'])} times "
-                             f"on a graph of {len(flow['inputs'])} nodes.")
-    inputs, labels = flow["inputs"], flow["labels"]
-    returned = [[] for _ in inputs]
-    for call in flow["calls"]:
-        node = call["node"]
-        for j, held in zip(inputs[node], call["held"]):
-            if held and j >= 0 and not returned[j]:
-                raise AssertionError(
-                    f"{context}: {labels[j]} already held a gradient when {labels[node]} ran "
-                    "backward(), before any node using it had returned one. Gradients must be "
-                    "the values that backward() returns, added up with accumulate_gradient.")
-        values = call["returned"]
-        if isinstance(values, list) and len(values) == len(inputs[node]):
-            for j, value in zip(inputs[node], values):
-                if j >= 0:
-                    returned[j].append(value)
-    for j, parts in enumerate(returned):
-        total = _sum(parts)
-        if total is not None and not _same(flow["gradients"][j], total):
-            raise AssertionError(
-                f"{context}: the gradient of {labels[j]} is not the sum of the gradients that "
-                "backward() returned for it. Gradients must come from backward(), added up with "
-                "accumulate_gradient.")
-
-
-def visited_once(flow, context):
-    """Each node's backward() ran exactly once in the pass recorded by `Flow`."""
-    if not isinstance(flow, dict) or not flow.get("calls"):
-        raise AssertionError(f"{context}: backward_algorithm did not call backward() on the "
-                             "nodes.")
-    counts = [0] * len(flow["inputs"])
-    for call in flow["calls"]:
-        counts[call["node"]] += 1
-    wrong = [(flow["labels"][i], n) for i, n in enumerate(counts) if n != 1]
-    if wrong or flow["truncated"]:
-        label, n = max(wrong, key=lambda item: item[1]) if wrong else ("a node", "many")
-        raise AssertionError(
-            f"{context}: in one backward pass, {len(wrong)} of {len(counts)} nodes did not run "
-            f"backward() exactly once ({label} ran {n} times). Visit each node and each edge "
-            "exactly once, even where several paths lead to a node.")
-
-
-def _sum(parts):
-    try:
-        values = [torch.as_tensor(p, dtype=torch.float64) for p in parts]
-        return sum(values[1:], values[0]) if values else None
-    except Exception:  # noqa: BLE001 - returned values that are not numbers: nothing to add
+    if math.isclose(number, value, rel_tol=rtol, abs_tol=rtol if atol is None else atol):
         return None
+    return "value", f"should be {value:.6g}, but it is {number:.6g}"
 
 
-def _same(found, total):
-    try:
-        found = torch.as_tensor(found, dtype=torch.float64)
-        return bool(torch.allclose(found, total.expand_as(found) if total.dim() == 0 else total,
-                                   rtol=1e-4, atol=1e-6 * max(1.0, float(total.abs().max()))))
-    except Exception:  # noqa: BLE001 - shapes that differ: the value checks report those
-        return True
+def close(found, expected, what, rtol=None, atol=None, hint=""):
+    """`found` must equal `expected` (a number or a tensor) within tolerance."""
+    problem = mismatch(found, expected, rtol, atol)
+    if problem is not None:
+        raise CheckFailed(f"{what} {problem[1]}." + (f" {hint}" if hint else ""))
+
+
+def _has_nan(found):
+    if isinstance(found, torch.Tensor):
+        return bool(torch.isnan(found).any()) if found.is_floating_point() else False
+    return isinstance(found, float) and math.isnan(found)
+
+
+def _short(value):
+    if isinstance(value, torch.Tensor) and value.numel() > 1:
+        return f"tensor {tuple(value.shape)}"
+    number = _number(value)
+    return f"{number:.4g}" if number is not None else describe(value)[:40]
+
+
+def _leaf_line(name, spec):
+    if isinstance(spec, dict):
+        return f"{name}: a tensor of shape {tuple(torch.tensor(spec['data']).shape)}"
+    return f"{name} = {spec}"
 
 
 def _leaves_text(leaves):
@@ -215,22 +120,163 @@ def _leaves_text(leaves):
     return "With " + ", ".join(parts)
 
 
-def derivatives_match(found, program, leaves, wrt, order, context=""):
-    """Derivatives of order 1..`order` from `grader.authoring.probes.higher_derivatives`."""
+def _declared_text(program, declared):
+    from grader.authoring.declared import describe as rule
+
+    used = [name for name in (declared or {}) if f"{name}(" in program]
+    return " ".join(rule(name, declared[name]) for name in used)
+
+
+def program_matches(found, program, runs, one=1.0, results=True, gradients=True, declared=None,
+                    context="", hint=""):
+    """Every named node of a program, for each leaves of `runs`: its result and/or its gradient,
+    against torch autograd on the same program (declared nodes included). `found` is what
+    grader.authoring.probes.run_programs (or rerun_program) returned. `context` and `hint` may
+    be lists, one per run. Returns notes for course staff: the evidence that gradients did not
+    flow through backward()."""
+    from grader.authoring.programs import reference
+
+    if not isinstance(found, list) or len(found) != len(runs):
+        raise CheckFailed("The check could not read the values your code produced.")
+    notes = []
+    hints = hint if isinstance(hint, list) else [hint] * len(runs)
+    contexts = context if isinstance(context, list) else [context] * len(runs)
+    for entry, leaves, hint, context in zip(found, runs, hints, contexts):
+        if not isinstance(entry, dict):
+            raise CheckFailed("The check could not read the values your code produced.")
+        want_results, want_gradients = reference(program, leaves, one=one, specs=declared)
+        where = context or _leaves_text(leaves)
+        if results:
+            _compare(entry.get("results"), want_results, "result", program, leaves, where,
+                     hint, declared)
+        if gradients:
+            _compare(entry.get("gradients"), want_gradients, "gradient", program, leaves, where,
+                     hint, declared)
+            if "flow" in entry:
+                notes += flow_notes(entry["flow"], where)
+    return notes
+
+
+def _compare(found, wanted, quantity, program, leaves, where, hint, declared):
+    from grader.authoring.programs import inputs, line_of, names, uses
+
+    order = names(program, leaves)
+    if quantity == "gradient":
+        order = order[::-1]      # the backward pass visits the output first
+    found = found if isinstance(found, dict) else {}
+    problems = {}
+    for name in order:
+        if name in wanted:
+            problem = mismatch(found.get(name), wanted[name])
+            if problem is not None:
+                problems[name] = problem
+    if not problems:
+        return
+    first = next(name for name in order if name in problems)
+    method = "forward" if quantity == "result" else "backward"
+    if declared and any(s.get("once") == method for s in declared.values()) \
+            and _has_nan(found.get(first)):
+        advice = NAN_HINT.format(method=method)
+    elif hint:
+        advice = hint
+    elif quantity == "gradient" and uses(program, leaves).get(first, 0) > 1:
+        advice = (f"{first} is used by {uses(program, leaves)[first]} nodes: its gradient is the "
+                  "sum of the gradients coming back along every path, each added exactly once.")
+    else:
+        advice = ""
+    rules = _declared_text(program, declared)
+    node = f"leaf `{first}`" if first in leaves else f"node `{line_of(program, first)}`"
+    message = (f"{where}: the {quantity} of {node} {problems[first][1]}."
+               + (f" {advice}" if advice else "") + (f"\n{rules}" if rules else ""))
+    all_inputs = inputs(program, leaves)
+    listed = names(program, leaves)
+    position = {name: k for k, name in enumerate(listed)}
+    picture = {
+        "title": f"{where}: the {quantity} of every node",
+        "quantity": quantity,
+        "nodes": [{"name": name, "text": _leaf_line(name, leaves[name]) if name in leaves
+                   else line_of(program, name),
+                   "inputs": [position[n] for n in all_inputs.get(name, []) if n in position],
+                   "expected": _short(wanted[name]) if name in wanted else "",
+                   "found": _short(found.get(name)),
+                   "status": "wrong" if name in problems else
+                             ("ok" if name in wanted else "unchecked")}
+                  for name in listed],
+        "first_wrong": position[first],
+    }
+    raise CheckFailed(message, Kind.WRONG, picture)
+
+
+def flow_notes(flow, context):
+    """Notes for course staff from the evidence recorded by grader.authoring.probes.Flow: a
+    node that held a gradient before any node using it had returned one, a gradient that is not
+    the sum of what backward() returned for it, a node whose backward() ran more than once.
+    Values only: never more arithmetic than a sum of same-shaped tensors."""
+    if not isinstance(flow, dict) or not isinstance(flow.get("calls"), list) or not flow["calls"]:
+        return [f"{context}: backward_algorithm did not call backward() on the nodes"]
+    inputs, labels, calls = flow.get("inputs"), flow.get("labels"), flow["calls"]
+    gradients = flow.get("gradients")
+    if not (isinstance(inputs, list) and isinstance(labels, list) and isinstance(gradients, list)
+            and len(inputs) == len(labels) == len(gradients)):
+        return [f"{context}: the evidence of gradient flow could not be read"]
+    notes = [f"{context}: backward() ran more than {len(calls)} times"] if flow.get("truncated") \
+        else []
+    returned, runs = [[] for _ in inputs], [0] * len(inputs)
+    for call in calls:
+        node = call.get("node") if isinstance(call, dict) else None
+        if not isinstance(node, int) or not 0 <= node < len(inputs):
+            return notes + [f"{context}: the evidence of gradient flow could not be read"]
+        runs[node] += 1
+        for j, held in zip(inputs[node], call.get("held") or []):
+            if held is True and isinstance(j, int) and 0 <= j < len(inputs) and not returned[j]:
+                notes.append(f"{context}: {labels[j]} held a gradient before any node using it "
+                             "returned one")
+        values = call.get("returned")
+        if isinstance(values, list) and len(values) == len(inputs[node]):
+            for j, value in zip(inputs[node], values):
+                if isinstance(j, int) and 0 <= j < len(inputs):
+                    returned[j].append(value)
+    for j, parts in enumerate(returned):
+        total = _sum_like(parts, gradients[j])
+        if total is not None and mismatch(gradients[j], total, rtol=1e-4, atol=1e-6) is not None:
+            notes.append(f"{context}: the gradient of {labels[j]} is not the sum of what "
+                         "backward() returned for it")
+    twice = [labels[j] for j, n in enumerate(runs) if n > 1]
+    if twice:
+        notes.append(f"{context}: backward() ran more than once on {', '.join(map(str, twice[:5]))}")
+    return notes[:10]
+
+
+def _sum_like(parts, like):
+    """The sum of `parts` when each has the type and shape of `like`, else None."""
+    if not parts:
+        return None
+    if isinstance(like, torch.Tensor):
+        if not all(isinstance(p, torch.Tensor) and p.shape == like.shape for p in parts):
+            return None
+        return sum((p.to(torch.float64) for p in parts[1:]), parts[0].to(torch.float64))
+    numbers = [_number(p) for p in parts]
+    return None if None in numbers or _number(like) is None else sum(numbers)
+
+
+def derivatives_match(found, program, leaves, wrt, order, context="", declared=None):
+    """Derivatives of order 1..`order` from grader.authoring.probes.higher_derivatives."""
     from grader.authoring.programs import derivatives
 
     context = context or _leaves_text(leaves)
-    names = ["first", "second", "third", "fourth"]
-    for k, expected in enumerate(derivatives(program, leaves, wrt, order)):
-        what = f"{context}: the {names[k]} derivative"
-        if k >= len(found):
-            raise AssertionError(f"{what} was not computed.")
+    if not isinstance(found, list):
+        raise CheckFailed("The check could not read the values your code produced.")
+    for k, expected in enumerate(derivatives(program, leaves, wrt, order, declared)):
+        what = f"{context}: the {ORDINALS[k]} derivative"
+        if k >= len(found) or not isinstance(found[k], dict):
+            raise CheckFailed(f"{what} was not computed.")
         entry = found[k]
-        if not entry["node"]:
-            raise AssertionError(
+        if not entry.get("node"):
+            raise CheckFailed(
                 f"{what}: under build_graph(), {wrt}.gradient should be a computation node that "
-                f"can be differentiated again, but it is {describe(entry['value'])}.")
-        close(entry["value"], expected, what)
+                f"can be differentiated again, but it is {describe(entry.get('value'))}.")
+        rules = _declared_text(program, declared)
+        close(entry.get("value"), expected, what, hint=rules)
 
 
 def _answer(found):
@@ -239,15 +285,24 @@ def _answer(found):
     return found
 
 
-def answer_readable(found, name, check, **options):
-    """Public check: the answer is filled in and can be read (`check` is a readable_* function)."""
-    verdict = check(_answer(found), **options)
-    if not verdict.correct:
-        raise AssertionError(f"{name}: {verdict.feedback}")
+def answers_readable(found, names, check, **options):
+    """Public check: every answer is filled in and can be read (`check` is readable_value or
+    readable_bigo). Says how each was read; whether it is right is graded after submission."""
+    if not isinstance(found, list) or len(found) != len(names):
+        raise CheckFailed("The check could not read your answers.")
+    verdicts = [(name, check(_answer(answer), **options)) for name, answer in zip(names, found)]
+    lines = [f"{name}: {verdict.feedback}" for name, verdict in verdicts]
+    if all(verdict.correct for _, verdict in verdicts):
+        return Passed("Every answer is filled in and can be read:\n  " + "\n  ".join(lines))
+    kinds = {verdict.kind for _, verdict in verdicts if not verdict.correct}
+    kind = Kind.UNANSWERED if kinds == {"unanswered"} else Kind.UNREADABLE
+    raise CheckFailed("Not every answer can be read yet:\n  " + "\n  ".join(lines), kind)
 
 
 def answer_correct(found, name, compare, reference):
     """Hidden check: `compare` (compare_value or compare_bigo) accepts the answer."""
     verdict = compare(_answer(found), reference)
     if not verdict.correct:
-        raise AssertionError(f"{name}: {verdict.feedback}")
+        kind = {"unanswered": Kind.UNANSWERED, "invalid": Kind.UNREADABLE}.get(verdict.kind,
+                                                                                 Kind.WRONG)
+        raise CheckFailed(f"{name}: {verdict.feedback}", kind)

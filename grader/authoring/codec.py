@@ -96,6 +96,20 @@ def decode(raw, depth=0):
     raise InvalidData(f"unexpected value kind {kind!r} in the output")
 
 
+def read_error(raw):
+    """An error outcome (grader.authoring.errors.error_outcome) as it arrived, validated and
+    bounded; anything malformed becomes an error without a location."""
+    if not isinstance(raw, dict):
+        return {"type": "", "text": "Your code raised an error that could not be read.",
+                "frames": []}
+    kind, text, frames = raw.get("type"), raw.get("text"), raw.get("frames")
+    frames = [[f[0][:300], f[1], f[2][:100]] for f in (frames if isinstance(frames, list) else [])
+              [-50:] if isinstance(f, list) and len(f) == 3 and isinstance(f[0], str)
+              and type(f[1]) is int and isinstance(f[2], str)]
+    return {"type": kind[:100] if isinstance(kind, str) else "Exception",
+            "text": text[:MAX_TEXT] if isinstance(text, str) else "", "frames": frames}
+
+
 def _decode_tensor(raw):
     import torch
 

@@ -1,46 +1,11 @@
-"""Helpers for probes: they run beside student code and only observe it."""
+"""Helpers for probes: they run beside student code, build graphs and observe them.
 
+What they record is plain data for the judge. Values (results, gradients) decide points; the
+evidence of gradient flow is only a flag for course staff, since student code running in the
+same process could forge it.
+"""
 
-class CallLimit(BaseException):
-    """Stops an algorithm that calls far more node methods than the graph has nodes.
-
-    A BaseException, so a student's `except Exception` cannot swallow it.
-    """
-
-
-class CallCounter:
-    """Counts calls of `method` on each node; stops the pass after `limit` calls in all."""
-
-    def __init__(self, nodes, method, limit):
-        self.nodes, self.limit, self.total = list(nodes), limit, 0
-        self.counts = [0] * len(self.nodes)
-        for i, node in enumerate(self.nodes):
-            setattr(node, method, self._wrap(getattr(node, method), i))
-
-    def _wrap(self, original, i):
-        def counted(*args, **kwargs):
-            self.total += 1
-            self.counts[i] += 1
-            if self.total > self.limit:
-                raise CallLimit()
-            return original(*args, **kwargs)
-        return counted
-
-    def run(self, algorithm, *args, **kwargs):
-        """Run one pass; return {label: calls}, or {"stopped": calls, "nodes": n} if cut short."""
-        try:
-            algorithm(*args, **kwargs)
-        except CallLimit:
-            return {"stopped": self.total, "nodes": len(self.nodes)}
-        return {f"y{i}": n for i, n in enumerate(self.counts)}
-
-
-def shared_chain(x, step, depth):
-    """y0 = x, y(k+1) = step(y(k), y(k)): every node is reached by 2**k paths from the top."""
-    nodes = [x]
-    for _ in range(depth):
-        nodes.append(step(nodes[-1], nodes[-1]))
-    return nodes
+from grader.authoring import declared as declared_nodes
 
 
 def graph_nodes(output, limit=10_000):
@@ -58,9 +23,9 @@ def graph_nodes(output, limit=10_000):
 class Flow:
     """The evidence that gradients flowed through backward(): for every call of a node's
     backward(), which of its inputs already held a gradient and what the call returned; after the
-    pass, every node's gradient. `grader.authoring.checks.flow_matches` judges it."""
+    pass, every node's gradient. `grader.authoring.checks.flow_notes` reads it."""
 
-    MAX_CALLS = 10_000
+    MAX_CALLS = 2_000
 
     def __init__(self, output, names):
         self.nodes = graph_nodes(output)
@@ -115,23 +80,37 @@ def _copies(value):
     return value
 
 
-def run_program(program, leaves, classes, forward_algorithm, backward_algorithm=None, one=None):
+def _classes(classes, declared, base, passes):
+    if not declared:
+        return dict(classes)
+    if base is None:
+        raise TypeError("a program with declared nodes needs the homework's ComputationNode")
+    return {**classes, **declared_nodes.node_classes(base, declared, passes)}
+
+
+def run_program(program, leaves, classes, forward_algorithm, backward_algorithm=None, one=None,
+                declared=None, base=None):
     """Build a program's graph with the student's classes and run the student's algorithms.
 
     Returns {"results": {name: result}} and, when `backward_algorithm` is given,
-    {"gradients": {name: gradient}, "flow": Flow evidence}; `one` (JSON) is passed as the `one`
-    argument if given. The backward pass runs under torch.no_grad().
+    {"gradients": {name: gradient}, "flow": Flow evidence}. `one` (JSON) is passed as the `one`
+    argument if given; `declared` are declared node types (grader.authoring.declared.draw),
+    built on `base`, the homework's ComputationNode. The backward pass runs under
+    torch.no_grad().
     """
     import torch
 
     from grader.authoring.programs import build, leaf_value, names
 
-    nodes = build(program, leaves, classes)
+    passes = declared_nodes.Passes()
+    nodes = build(program, leaves, _classes(classes, declared, base, passes))
     output = nodes[names(program, leaves)[-1]]
+    passes.start()
     forward_algorithm(output)
     found = {"results": {name: node.result for name, node in nodes.items()}}
     if backward_algorithm is not None:
         flow = Flow(output, {id(node): name for name, node in nodes.items()})
+        passes.start()
         with torch.no_grad():
             if one is None:
                 backward_algorithm(output)
@@ -142,8 +121,45 @@ def run_program(program, leaves, classes, forward_algorithm, backward_algorithm=
     return found
 
 
+def run_programs(program, runs, classes, forward_algorithm, backward_algorithm=None, one=None,
+                 declared=None, base=None):
+    """`run_program` once per leaves in `runs`, each on a graph of its own."""
+    return [run_program(program, leaves, classes, forward_algorithm, backward_algorithm, one,
+                        declared, base) for leaves in runs]
+
+
+def rerun_program(program, runs, classes, forward_algorithm, backward_algorithm=None, one=None,
+                  declared=None, base=None):
+    """One graph, built once; for each leaves of `runs`, the leaves' values are set and the
+    passes run again on the same graph. Returns what `run_program` returns, per run."""
+    import torch
+
+    from grader.authoring.programs import build, leaf_value, names
+
+    passes = declared_nodes.Passes()
+    nodes = build(program, runs[0], _classes(classes, declared, base, passes))
+    output = nodes[names(program, runs[0])[-1]]
+    found = []
+    for leaves in runs:
+        for name, spec in leaves.items():
+            nodes[name].value = leaf_value(spec)
+        passes.start()
+        forward_algorithm(output)
+        entry = {"results": {name: node.result for name, node in nodes.items()}}
+        if backward_algorithm is not None:
+            passes.start()
+            with torch.no_grad():
+                if one is None:
+                    backward_algorithm(output)
+                else:
+                    backward_algorithm(output, one=leaf_value(one))
+            entry["gradients"] = {name: node.gradient for name, node in nodes.items()}
+        found.append(entry)
+    return found
+
+
 def higher_derivatives(program, leaves, wrt, order, Leaf, forward_algorithm, backward_algorithm,
-                       build_graph, classes=None):
+                       build_graph, classes=None, declared=None, base=None):
     """The homework's extra-credit procedure: differentiate, sum, differentiate again.
 
     Returns one entry per order: {"node": True, "value": result of the gradient graph}, or
@@ -154,7 +170,9 @@ def higher_derivatives(program, leaves, wrt, order, Leaf, forward_algorithm, bac
 
     from grader.authoring.programs import build, names
 
-    nodes = build(program, leaves, {"Leaf": Leaf, **(classes or {})})
+    passes = declared_nodes.Passes()
+    nodes = build(program, leaves, _classes({"Leaf": Leaf, **(classes or {})}, declared, base,
+                                            passes))
     top = nodes[names(program, leaves)[-1]]
     forward_algorithm(top)
     found = []

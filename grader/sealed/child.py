@@ -1,41 +1,43 @@
 """The child side of the sandbox: confine this process, load student cells, answer requests.
 
-Imported by the fork server before any submission is seen (so torch is loaded once), and run in a
-forked child per question. Nothing here decides a grade: the child reports plain JSON (see
-grader.sealed.protocol) to its parent, which trusts none of it.
+Imported by the grading process before the zygote is forked (so torch is loaded once), and run in
+a child forked from the zygote for the cases of one question that share a visibility. Nothing
+here decides a grade: the child reports plain data (see grader.sealed.protocol) to its parent,
+which trusts none of it.
 
-What student code meets here, in order: the kernel's wall (grader.sealed.wall: Landlock,
-seccomp, the audit hook), torch with its autograd switched off (an engine that calls torch's
-autograd is not an implementation of backpropagation), and, before every probe, the probe
-helpers, the builtins and the modules they call restored to their state before any student
-code ran, so that patching them does not change what the next probe does. Requests come one case
-at a time, each with a nonce that student code never sees.
+What student code meets here, in order: the wall (grader.sealed.wall: rlimits, Landlock,
+seccomp, the audit hook), torch with its autograd switched off in the only thread there can be,
+stand-ins for matplotlib (plots are not graded) and for the garbage collector's introspection,
+and, before every probe, the probe helpers, the builtins and the modules they call restored to
+their state before any student code ran. Requests come one case at a time, each with a nonce
+that student code never sees.
 """
 
 import builtins
-import ctypes
 import os
 import resource
-import signal
 import sys
-import sysconfig
+import types
 
 import torch
-import torch.func  # noqa: F401  (imported here so that its entry points can be switched off)
-import torch.autograd.forward_ad  # noqa: F401
+import torch.autograd.forward_ad  # noqa: F401  (imported here so that its entry points can be switched off)
 import torch.autograd.functional  # noqa: F401
+import torch.func  # noqa: F401
 
-import grader.authoring.probes  # noqa: F401  (the helpers probes import, loaded now)
+import grader.authoring.checks  # noqa: F401  (what probes import, loaded before any student code)
+import grader.authoring.declared  # noqa: F401
+import grader.authoring.probes  # noqa: F401
 import grader.authoring.programs  # noqa: F401
 from grader.authoring import cases
-from grader.sealed import protocol, wall
+from grader.authoring.errors import error_outcome
+from grader.sealed import protocol
 
 # The modules a probe may import: restored to this state before each probe.
 HELPERS = ("grader.authoring.codec", "grader.authoring.programs", "grader.authoring.probes",
-           "grader.authoring.cases")
-PR_SET_PDEATHSIG = 1
-MINIMAL_ENVIRONMENT = {"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8", "OMP_NUM_THREADS": "1"}
-
+           "grader.authoring.declared", "grader.authoring.cases", "grader.authoring.errors")
+PROVIDED_FILENAME = "<provided cell>"
+AUTOGRAD_OFF = ("torch autograd is switched off while grading: the homework is to implement "
+                "backpropagation, not to call torch's")
 
 
 class AutogradRefused(BaseException):
@@ -43,104 +45,109 @@ class AutogradRefused(BaseException):
     student's `except Exception` does not hide it)."""
 
 
-def main(requests, replies, job, limits):
-    """Entry point of a sandboxed child (a multiprocessing target); never returns."""
+def prepare():
+    """What every child needs and no grading process may have, done once in the zygote: torch
+    on one thread with its autograd switched off, the stand-ins for matplotlib and the garbage
+    collector's introspection, and the snapshot each child restores before every probe."""
+    global _SNAPSHOT
+    _prepare_torch()
+    _stand_ins()
+    _SNAPSHOT = _Snapshot()
+
+
+_SNAPSHOT = None
+
+
+def main(wall, limits, requests, replies):
+    """Entry point of a sandboxed child, forked from the zygote after `prepare`; never
+    returns."""
     try:
-        _close_inherited({requests.fileno(), replies.fileno()})
-        enforced = _confine(limits)
-        _serve(requests.fileno(), replies.fileno(), job, enforced)
+        _close_inherited({requests, replies, wall.ruleset})
+        enforced = wall.confine(limits)
+        _serve(requests, replies, enforced)
     finally:
         os._exit(0)
 
 
 def _close_inherited(keep):
-    """Close every descriptor but the two pipes: a forked child inherits the fork server's
-    (its "alive" pipe, the resource tracker's), which student code could write to."""
+    """Close every descriptor but those in `keep`: a forked child inherits the zygote's socket,
+    which student code could write to."""
     low = 3
-    for fd in sorted(keep):
+    for fd in sorted(fd for fd in keep if fd is not None):
         os.closerange(low, fd)
         low = fd + 1
     os.closerange(low, resource.getrlimit(resource.RLIMIT_NOFILE)[0])
 
 
-def _confine(limits):
-    os.setsid()  # own process group: the parent kills the whole group
-    memory = limits["memory_mb"] * 2**20
-    for name, value in [("RLIMIT_AS", memory), ("RLIMIT_CPU", limits["cpu_seconds"]),
-                        ("RLIMIT_FSIZE", 16 * 2**20), ("RLIMIT_CORE", 0),
-                        ("RLIMIT_NOFILE", 256)]:
-        resource.setrlimit(getattr(resource, name), (value, value))
-    scratch = os.path.realpath(limits["workdir"])
-    if limits.get("uid") is not None:
-        uid = limits["uid"]
-        os.chown(scratch, uid, uid)
-        resource.setrlimit(resource.RLIMIT_NPROC, (64, 64))
-        os.setgroups([])
-        os.setgid(uid)
-        os.setuid(uid)
-    # Die with the fork server: in its own session, this child would outlive a killed grader.
-    ctypes.CDLL(None).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
-    if os.getppid() == 1:
-        os._exit(0)
-    os.chdir(scratch)
-    os.environ.clear()
-    os.environ.update(MINIMAL_ENVIRONMENT, HOME=scratch, TMPDIR=scratch, MPLCONFIGDIR=scratch)
-    null = os.open(os.devnull, os.O_RDWR)
-    for fd in (0, 1, 2):
-        os.dup2(null, fd)
-    os.close(null)
-    sys.path[:] = [p for p in sys.path if p and os.path.realpath(p) in _python_dirs()]
+def _prepare_torch():
+    """One thread, and autograd off: grad mode off, forward mode off, and every entry point
+    that would switch either on or run the autograd engine refused. The stubs keep no
+    reference to torch's originals. With no second thread possible (seccomp), grad mode stays
+    off everywhere; the declared nodes of the checks make autograd useless anyway."""
     torch.set_num_threads(1)
-    _switch_off_autograd()
-    enforced = [f"user id {os.getuid()}" + (" (its own)" if limits.get("uid") else "")]
-    return enforced + wall.confine(scratch, sorted(_python_dirs()))
-
-
-def _python_dirs():
-    """Where Python and its installed packages live: what student code may read."""
-    paths = sysconfig.get_paths()
-    dirs = {sys.prefix, sys.base_prefix, sys.exec_prefix, paths["stdlib"], paths["platstdlib"],
-            paths["purelib"], paths["platlib"], os.path.dirname(torch.__path__[0])}
-    return {os.path.realpath(d) for d in dirs if d}
-
-
-def _switch_off_autograd():
-    """Grad mode off, and every way to turn it on or to differentiate refused.
-
-    The stubs keep no reference to torch's originals, which student code could reach through
-    them. A determined student can still reach torch's internals; that is detected, not
-    prevented: the judge checks that gradients flowed through each node's backward() (see
-    grader.authoring.checks) and the static scan flags autograd for review.
-    """
     torch.set_grad_enabled(False)
-    original = torch._C._set_grad_enabled
+    torch._C._set_fwd_grad_enabled(False)
+    originals = {id(f) for f in (torch._C._set_grad_enabled, torch._C._set_fwd_grad_enabled,
+                                 torch._C._enter_dual_level, torch._C._functorch._grad_increment_nesting,
+                                 torch._C._functorch._jvp_increment_nesting)}
     for module in list(sys.modules.values()):
         for name, value in list(getattr(module, "__dict__", {}).items()):
-            if value is original:
-                setattr(module, name, _set_grad_enabled)
+            if id(value) in originals:
+                setattr(module, name, _set_mode if "enabled" in name else _refused)
     for owner, names in [
             (torch.autograd, ("grad", "backward")),
             (torch.Tensor, ("backward", "register_hook", "requires_grad_")),
             (torch.autograd.functional, ("vjp", "jvp", "jacobian", "hessian", "vhp", "hvp")),
             (torch.func, ("grad", "grad_and_value", "vjp", "jvp", "jacrev", "jacfwd",
                           "hessian", "linearize", "functional_call")),
-            (torch.autograd.forward_ad, ("make_dual", "unpack_dual", "dual_level"))]:
+            (torch.autograd.forward_ad, ("make_dual", "unpack_dual", "dual_level")),
+            (torch._C, ("_ImperativeEngine", "_EngineBase"))]:
         for name in names:
             if hasattr(owner, name):
                 setattr(owner, name, _refused)
+    torch.autograd.variable.Variable._execution_engine = _RefusingEngine()
 
 
-_AUTOGRAD_OFF = ("torch autograd is switched off while grading: the homework is to implement "
-                 "backpropagation, not to call torch's")
+class _RefusingEngine:
+    def __getattr__(self, name):
+        return _refused
 
 
-def _set_grad_enabled(mode):
+def _set_mode(mode, *args):
     if mode:
-        raise AutogradRefused(_AUTOGRAD_OFF)
+        raise AutogradRefused(AUTOGRAD_OFF)
 
 
 def _refused(*args, **kwargs):
-    raise AutogradRefused(_AUTOGRAD_OFF)
+    raise AutogradRefused(AUTOGRAD_OFF)
+
+
+class _Nothing(types.ModuleType):
+    """A module whose every attribute is a no-op that returns itself: matplotlib while grading
+    (it would need a writable directory, and plots are not graded)."""
+
+    def __getattr__(self, name):
+        if name.startswith("__"):
+            raise AttributeError(name)
+        return self
+
+    def __call__(self, *args, **kwargs):
+        return self
+
+    def __iter__(self):
+        return iter(())
+
+
+def _stand_ins():
+    nothing = _Nothing("matplotlib")
+    nothing.__path__ = []
+    for name in ("matplotlib", "matplotlib.pyplot", "matplotlib.pylab", "pylab"):
+        sys.modules[name] = nothing
+    gc = types.ModuleType("gc")  # collection only: no debug flags, no lists of live objects
+    real = sys.modules["gc"]
+    for name in ("collect", "enable", "disable", "isenabled"):
+        setattr(gc, name, getattr(real, name))
+    sys.modules["gc"] = gc
 
 
 class _Snapshot:
@@ -149,8 +156,9 @@ class _Snapshot:
     the modules the harness and the helpers call (math, torch, json, os, the protocol), so that
     patching them does not change what the next probe does or how its reply is written."""
 
-    MODULES = HELPERS + ("grader.sealed.protocol", "builtins", "math", "torch", "torch._C",
-                         "torch.autograd", "json", "json.encoder", "os", "linecache")
+    MODULES = HELPERS + ("grader.sealed.protocol", "grader.authoring.checks", "builtins", "math",
+                         "torch", "torch._C", "torch.autograd", "json", "json.encoder",
+                         "json.decoder", "os", "marshal", "linecache")
 
     def __init__(self):
         self.saved = []
@@ -165,7 +173,8 @@ class _Snapshot:
                 elif callable(value) and getattr(value, "__module__", None) == name:
                     self.saved.append((value, {"__defaults__": value.__defaults__,
                                                "__kwdefaults__": value.__kwdefaults__}))
-        self.saved.append((torch.Tensor, dict(torch.Tensor.__dict__)))
+        for cls in (torch.Tensor, __import__("json").JSONEncoder, __import__("json").JSONDecoder):
+            self.saved.append((cls, dict(cls.__dict__)))
 
     def restore(self):
         for owner, attributes in self.saved:
@@ -184,43 +193,44 @@ class _Snapshot:
                     setattr(owner, key, value)
 
 
-def _serve(requests, replies, job, enforced):
-    snapshot = _Snapshot()
-    describe, run_probe = cases.describe_error, cases.run_probe
+def _serve(requests, replies, enforced):
+    write_all, frame, read = protocol.write_all, protocol.to_parent, protocol.read_from_parent
+    run_probe, reply = cases.run_probe, protocol.reply
 
     def send(message):
-        protocol.write_all(replies, protocol.frame(message))
-
-    def run(source, label):
-        exec(compile(source, label, "exec"), namespace)
+        write_all(replies, frame(message))
 
     send(protocol.confined(enforced))
+    job = read(requests)
+    snapshot = _SNAPSHOT
     namespace = {"__name__": "__main__", "__builtins__": builtins}
-    run(job["provided"], cases.PROVIDED_FILENAME)
-    namespace["torch"] = torch  # the homework's test cells import torch before it is needed
     errors = []
-    for cell in job["cells"]:
+    for k, cell in enumerate(job["cells"] + [None]):
+        if k == job["provided_at"]:
+            exec(job["provided"], namespace)  # compiled by the grading process
+        if cell is None:
+            break
         send(protocol.loading(cell["label"]))
         try:
-            run(cell["source"], cell["label"])
+            exec(compile(cell["source"], cell["label"], "exec"), namespace)
         except BaseException as error:  # noqa: B036 - student code may raise SystemExit
-            errors.append({"cell": cell["label"], "error": describe(error)})
+            errors.append({"cell": cell["label"], "error": error_outcome(error)})
+    namespace.setdefault("torch", torch)  # the homework's cells import torch before it is needed
     send(protocol.loaded(errors))
     while True:
-        request = protocol.read_frame(requests)
+        snapshot.restore()
+        request = read(requests)
         if request is None or request.get("done"):
             return
-        snapshot.restore()
         outcome = run_probe(request["source"], request["name"], namespace, request["inputs"],
                             request["params"])
-        refused = ["torch autograd"] if AutogradRefused.__name__ in outcome.get("error", "") \
-            else []
         try:
-            message = protocol.frame(protocol.reply(request, outcome, refused))
+            message = frame(reply(request, outcome))
         except (ValueError, TypeError, RecursionError):
             message = None
         if message is None or len(message) > protocol.MAX_FRAME:
-            message = protocol.frame(protocol.reply(request, {
-                "error": "The values your code produced are too large or too deeply nested to "
-                         "be checked."}, refused))
-        protocol.write_all(replies, message)
+            message = frame(reply(request, {"error": {
+                "type": "", "frames": [],
+                "text": "The values your code produced are too large or too deeply nested to be "
+                        "checked."}}))
+        write_all(replies, message)

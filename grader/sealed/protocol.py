@@ -1,39 +1,51 @@
-"""The messages between the grading process and a sandboxed child, and how they are read.
+"""Every message between the grading process, the zygote and a sandboxed child, and how each side
+reads them.
 
-One child grades one question. The grading process starts it with the pristine provided code and
-the student cells the question needs; the child loads them and then answers requests, one case
-at a time, so it never holds a probe it is not running:
+The grading process asks the zygote (grader.sealed.zygote) for a child over a unix socket:
+
+    parent -> zygote   {"start": ID, "limits": {...}} with the child's two pipe ends attached
+    zygote -> parent   {"started": ID, "pid": PID}  or  {"failed": ID, "error": TEXT}
+    zygote -> parent   {"exited": PID, "code": EXIT}   (code < 0: killed by signal -code)
+
+One child grades the cases of one question that share a visibility. Then, over its two pipes:
 
     child  -> parent   {"confined": [LINE, ...]}          what walls it in, before any student code
+    parent -> child    {"provided": CODE, "provided_at": K, "cells": [{"label", "source"}]}
     child  -> parent   {"loading": LABEL}                 before each cell runs
     child  -> parent   {"loaded": [{"cell", "error"}]}    the cells that raised
-    parent -> child    {"case": K, "nonce": N, "source", "name", "params", "inputs"}
-    child  -> parent   {"case": K, "nonce": N, "outcome": OUTCOME, "refused": [..]}
+    parent -> child    {"case": K, "nonce": N, "source": CODE, "name", "params", "inputs"}
+    child  -> parent   {"case": K, "nonce": N, "outcome": OUTCOME}
     parent -> child    {"done": true}
 
-A frame is a 4-byte big-endian length and that many bytes of UTF-8 JSON. The parent trusts
-nothing it reads: every read has a deadline and a size limit, and a frame that is malformed,
-too large, out of turn or without the request's nonce is a protocol violation. The nonce is
-never visible to student code (it stays in the harness's local variables), so a reply written by
-student code straight to the pipe cannot pass for the harness's own.
+A frame is a 4-byte big-endian length and that many bytes. What the parent sends is `marshal`
+data, read in the child by C code that student code cannot patch; what the child sends is JSON,
+which the parent trusts in nothing: every read has a deadline and a size limit, and a frame that
+is malformed, too large, out of turn or without the request's nonce is a protocol violation. The
+nonce stays in the harness's local variables, so a reply written by student code straight to the
+pipe cannot pass for the harness's own. It is a second layer: points come from values the
+grading process judges, which only an honest engine produces (grader.authoring.declared).
 """
 
 import json
+import marshal
 import os
 import secrets
 import select
 import struct
 import time
 
-from grader.authoring import codec
+from grader.authoring.cases import read_outcome
+from grader.authoring.codec import read_error
 
-MAX_FRAME = 2 * 2**20      # bytes in one message
+MAX_FRAME = 2 * 2**20      # bytes in one message from a child
 MAX_TOTAL = 8 * 2**20      # bytes one child may send in all
-MAX_ERROR = 3_000          # characters of an error message
 MAX_LABEL = 200            # characters of a cell label
 MAX_LINE = 500             # characters of a line about the child's confinement
 MAX_NAMES = 50
+MAX_CONTROL = 64 * 2**10   # bytes in one message between the grading process and the zygote
 _HEADER = struct.Struct(">I")
+# Bound now: the child reads with C functions student code cannot replace.
+_read, _loads = os.read, marshal.loads
 
 
 class Violation(Exception):
@@ -49,7 +61,14 @@ def new_nonce():
     return secrets.token_hex(16)
 
 
-def frame(message):
+# --- frames ------------------------------------------------------------------------------------
+
+def to_child(message):
+    data = marshal.dumps(message)
+    return _HEADER.pack(len(data)) + data
+
+
+def to_parent(message):
     data = json.dumps(message, allow_nan=True).encode()
     return _HEADER.pack(len(data)) + data
 
@@ -69,19 +88,19 @@ def write_all(fd, data, deadline=None):
     return True
 
 
-def read_frame(fd):
-    """Blocking read of one frame (child side, where the parent is trusted); None at EOF."""
+def read_from_parent(fd):
+    """Child side: blocking read of one message from the (trusted) parent; None at EOF."""
     header = _read_exactly(fd, _HEADER.size)
     if header is None:
         return None
     data = _read_exactly(fd, _HEADER.unpack(header)[0])
-    return None if data is None else json.loads(data)
+    return None if data is None else _loads(data)
 
 
 def _read_exactly(fd, n):
     chunks, left = [], n
     while left:
-        chunk = os.read(fd, min(left, 1 << 20))
+        chunk = _read(fd, min(left, 1 << 20))
         if not chunk:
             return None
         chunks.append(chunk)
@@ -90,7 +109,7 @@ def _read_exactly(fd, n):
 
 
 class Reader:
-    """Parent side: reassembles frames from a non-blocking fd, within size limits."""
+    """Parent side: reassembles a child's frames from a non-blocking fd, within size limits."""
 
     def __init__(self, fd):
         self.fd, self.buffer, self.received, self.closed = fd, bytearray(), 0, False
@@ -129,7 +148,52 @@ class Reader:
         return messages
 
 
-# --- what each side may say -------------------------------------------------------------------
+# --- the zygote --------------------------------------------------------------------------------
+
+def control(message):
+    return json.dumps(message).encode()
+
+
+def read_control(data):
+    """A message between the grading process and the zygote (both trusted)."""
+    return json.loads(data)
+
+
+def start(job_id, limits):
+    return {"start": job_id, "limits": limits}
+
+
+def started(job_id, pid):
+    return {"started": job_id, "pid": pid}
+
+
+def failed(job_id, error):
+    return {"failed": job_id, "error": str(error)[:MAX_LINE]}
+
+
+def exited(pid, code):
+    return {"exited": pid, "code": code}
+
+
+# --- what the parent says to a child --------------------------------------------------------------
+
+def job(provided, provided_at, cells):
+    """`provided` is the provided code, compiled (marshal carries code objects); it runs before
+    `cells[provided_at]`, where the notebook has it."""
+    return {"provided": provided, "provided_at": provided_at, "cells": cells}
+
+
+def request(case_id, nonce, code, name, params, inputs):
+    """A case: its probe compiled (`code`), the probe function's name, the student names it
+    takes and its inputs."""
+    return {"case": case_id, "nonce": nonce, "source": code, "name": name, "params": params,
+            "inputs": inputs}
+
+
+DONE = {"done": True}
+
+
+# --- what a child says, and how the parent reads it ------------------------------------------------
 
 def confined(lines):
     return {"confined": lines}
@@ -143,70 +207,43 @@ def loaded(errors):
     return {"loaded": errors}
 
 
-def request(case_id, nonce, spec_source, spec_name, params, inputs):
-    return {"case": case_id, "nonce": nonce, "source": spec_source, "name": spec_name,
-            "params": params, "inputs": inputs}
-
-
-def reply(req, outcome, refused):
-    return {"case": req["case"], "nonce": req["nonce"], "outcome": outcome, "refused": refused}
-
-
-DONE = {"done": True}
+def reply(req, outcome):
+    return {"case": req["case"], "nonce": req["nonce"], "outcome": outcome}
 
 
 def check_confined(message):
     """The lines of a "confined" message, or None if it is not one."""
-    if set(message) == {"confined"} and isinstance(message["confined"], list):
+    if isinstance(message, dict) and set(message) == {"confined"} \
+            and isinstance(message["confined"], list):
         return [str(line)[:MAX_LINE] for line in message["confined"][:MAX_NAMES]]
     return None
 
 
 def check_loading(message):
-    if set(message) == {"loading"} and isinstance(message["loading"], str):
+    if isinstance(message, dict) and set(message) == {"loading"} \
+            and isinstance(message["loading"], str):
         return message["loading"][:MAX_LABEL]
     return None
 
 
 def check_loaded(message):
     """The list of {"cell", "error"} of a "loaded" message, or None if it is not one."""
-    if set(message) != {"loaded"} or not isinstance(message["loaded"], list):
+    if not isinstance(message, dict) or set(message) != {"loaded"} \
+            or not isinstance(message["loaded"], list):
         return None
     errors = message["loaded"][:1000]
     if not all(isinstance(e, dict) and set(e) == {"cell", "error"}
-               and all(isinstance(v, str) for v in e.values()) for e in errors):
+               and isinstance(e["cell"], str) for e in errors):
         return None
-    return [{"cell": e["cell"][:MAX_LABEL], "error": e["error"][:MAX_ERROR]} for e in errors]
+    return [{"cell": e["cell"][:MAX_LABEL], "error": read_error(e["error"])} for e in errors]
 
 
 def check_reply(message, case_id, nonce):
-    """(outcome, refused) of the reply to request (case_id, nonce), decoded and validated.
-    Raises Violation for anything else: a forged or out-of-turn reply."""
-    if not isinstance(message, dict) or set(message) != {"case", "nonce", "outcome", "refused"}:
+    """The validated outcome of the reply to request (case_id, nonce). Raises Violation for
+    anything else: a forged or out-of-turn reply."""
+    if not isinstance(message, dict) or set(message) != {"case", "nonce", "outcome"}:
         raise Violation("it sent a message that is not a reply", forged=True)
     if message["case"] != case_id or not isinstance(message["nonce"], str) \
             or not secrets.compare_digest(message["nonce"], nonce):
         raise Violation("it sent a reply that the grading harness did not write", forged=True)
-    refused = message["refused"]
-    if not isinstance(refused, list) or not all(isinstance(r, str) for r in refused):
-        raise Violation("it sent a malformed reply")
-    return read_outcome(message["outcome"]), [r[:MAX_LABEL] for r in refused[:MAX_NAMES]]
-
-
-def read_outcome(raw):
-    """Validate a probe's outcome (see grader.authoring.cases.run_probe). Never raises: a value
-    that cannot be read becomes an error outcome for that case alone."""
-    if isinstance(raw, dict) and set(raw) == {"value"}:
-        try:
-            return {"value": codec.decode(raw["value"])}
-        except codec.InvalidData as error:
-            return {"error": f"The values your code produced could not be read ({error})."}
-        except Exception as error:  # noqa: BLE001 - forged data may break any constructor
-            return {"error": "The values your code produced could not be read "
-                             f"({type(error).__name__})."}
-    if isinstance(raw, dict) and set(raw) == {"error"} and isinstance(raw["error"], str):
-        return {"error": raw["error"][:MAX_ERROR]}
-    if (isinstance(raw, dict) and set(raw) == {"missing"} and isinstance(raw["missing"], list)
-            and all(isinstance(n, str) for n in raw["missing"])):
-        return {"missing": [n[:100] for n in raw["missing"][:MAX_NAMES]]}
-    return {"error": "The values your code produced could not be read (unexpected outcome)."}
+    return read_outcome(message["outcome"])

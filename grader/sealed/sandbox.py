@@ -1,29 +1,31 @@
-"""Run jobs of student code in confined child processes, bounded in time, memory and output.
+"""Run jobs of student code in confined children, bounded in time, memory and output.
 
-Children are forked from a multiprocessing fork server that has imported torch and nothing of the
-grading (no tests, no answers), so a child starts in milliseconds and can read nothing secret from
-its own memory. The fork server starts with a clean module path (never the submission's folder);
-each child closes what it inherited and drops the grader's environment. As root (Gradescope), each child also switches
-to a user id of its own. Whatever the child says is read through grader.sealed.protocol, with a
-deadline on every read and a size limit on everything.
+A job is the cases of one question that share a visibility. Jobs run in phases: every public job
+has finished, and its process has exited, before any job that sees a hidden case starts, so no
+process that knows a hidden case ever runs beside one whose output the student sees at once.
+
+Jobs of a phase that need the same cells share a child, one job after the other (all the engine
+steps need the same `# MAIN CODE` cell), and each job keeps its own time limit: when one runs out
+or its code ends the child, the child is stopped and a fresh one goes on with the jobs after it.
+Within a phase, `workers` children run at a time. Children are forked by the zygote
+(grader.sealed.zygote), which holds torch and nothing of the grading. Whatever a child says is
+read through grader.sealed.protocol, with a deadline on every read and a size limit on
+everything.
 """
 
-import multiprocessing
 import os
 import random
 import select
-import shutil
 import signal
-import stat
-import sys
-import sysconfig
-import tempfile
 import time
-import types
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from grader.sealed import protocol
+from grader.sealed.wall import readable_by_others
+from grader.sealed.zygote import Zygote, ZygoteGone
+from grader.verdicts import Status
+
+EXIT_WAIT = 5.0   # seconds to wait for the zygote to report a child's exit
 
 
 @dataclass
@@ -31,33 +33,37 @@ class JobRun:
     outcomes: dict = field(default_factory=dict)  # case id -> validated outcome
     loaded: list = None        # [{"cell", "error"}] once the cells are loaded
     enforced: list = field(default_factory=list)  # what the child said confines it
-    refused: list = field(default_factory=list)   # what the harness refused student code
-    status: str = "finished"   # finished | timeout | crashed | garbled | tampered | skipped
+    autograd: bool = False     # a case ran into torch's switched-off autograd
+    status: Status = Status.FINISHED
     detail: str = ""           # what went wrong, for the student, when not finished
     loading: str = None        # the cell being loaded when the child stopped, if any
     seconds: float = 0.0
 
 
-class _Running:
-    """The parent's view of one running child."""
+class _Child:
+    """The parent's view of one running child and the jobs it runs, one after the other."""
 
-    def __init__(self, process, requests, replies, limits, cases):
-        self.process, self.requests, self.replies, self.limits = process, requests, replies, limits
-        self.reader = protocol.Reader(replies.fileno())
-        self.cases, self.next_case, self.nonce = cases, 0, None
-        self.started, self.confined = time.monotonic(), False
+    def __init__(self, pid, requests, replies, jobs, runs, timeout):
+        self.pid, self.requests, self.replies = pid, requests, replies
+        self.jobs, self.runs, self.timeout = jobs, runs, timeout  # indices into the phase
+        self.reader = protocol.Reader(replies)
+        self.current, self.case, self.nonce = 0, 0, None   # job (of self.jobs), case within it
+        self.confined, self.loaded = False, False
+        self.started = self.job_started = time.monotonic()
+
+    @property
+    def deadline(self):
+        return self.job_started + self.timeout
 
 
 class Sandbox:
-    """Runs jobs (see `grader.sealed.child`) in parallel, `workers` at a time."""
+    """Runs jobs (see grader.sealed.child) in phases, `workers` children at a time."""
 
-    def __init__(self, memory_mb=3072, workers=None):
-        self.memory_mb = memory_mb
+    def __init__(self, workers=None, fresh=False):
+        """Start the zygote now: before anything secret is read, unless `fresh`."""
         self.workers = workers or os.cpu_count() or 1
-        stdlib = os.path.dirname(os.__file__)
-        self.separate_users = os.geteuid() == 0 and _readable_by_others(stdlib)
-        self.context = multiprocessing.get_context("forkserver")
-        self.context.set_forkserver_preload(["grader.sealed.child"])
+        self.separate_users = os.geteuid() == 0 and readable_by_others(os.path.dirname(os.__file__))
+        self.zygote = Zygote(fresh)
         self.enforced = []
 
     @property
@@ -69,199 +75,219 @@ class Sandbox:
                    if os.geteuid() == 0 else ""))
         return who + ("; " + "; ".join(self.enforced) if self.enforced else "")
 
-    def warm_up(self):
-        """Start the fork server now, so its imports overlap with the caller's own work."""
-        from multiprocessing import forkserver
-
-        with _clean_start():
-            forkserver.ensure_running()
+    def close(self):
+        self.zygote.close()
 
     def run(self, jobs, timeout, deadline):
-        """Run `jobs`; each gets `timeout` seconds, and none starts after `deadline` (a
-        time.monotonic() value). A job is not started when one of its cells already failed to
-        finish loading in another job: it would only hang again."""
-        from grader.sealed import child  # imports torch: only where children are started
-
+        """Run `jobs` (each with a "phase"), phase by phase; each job gets `timeout` seconds,
+        and none starts after `deadline` (a time.monotonic() value). A job is not started when
+        one of its cells already failed to finish loading in another job: it would only hang
+        again. Returns a JobRun per job."""
         runs = [JobRun() for _ in jobs]
-        pending, running = list(range(len(jobs))), {}
+        for phase in sorted({job["phase"] for job in jobs}):
+            groups = {}
+            for i, job in enumerate(jobs):
+                if job["phase"] == phase:
+                    key = (job["provided_at"], tuple(c["label"] for c in job["cells"]))
+                    groups.setdefault(key, []).append(i)
+            self._run_phase(list(groups.values()), jobs, runs, timeout, deadline)
+        return runs
+
+    def _run_phase(self, groups, jobs, runs, timeout, deadline):
+        pending, running, ended = list(groups), [], []
         try:
             while pending or running:
                 while pending and len(running) < self.workers:
-                    i = pending.pop(0)
-                    reason = self._reason_to_skip(runs, jobs[i], timeout, deadline)
-                    if reason is not None:
-                        runs[i].status, runs[i].detail = "skipped", reason
-                        continue
-                    running[i] = self._start(child, jobs[i], timeout)
+                    group = self._startable(pending.pop(0), jobs, runs, timeout, deadline)
+                    if group:
+                        child = self._start(group, jobs, runs, timeout)
+                        if child is not None:
+                            running.append(child)
                 if running:
-                    self._step(runs, running, timeout)
+                    ended += self._step(running, jobs, runs, pending)
         finally:
-            for i, entry in running.items():
-                self._finish(runs[i], entry, "crashed", "grading stopped")
-        return runs
+            for child in running:
+                ended.append(self._stop(child, jobs, runs, Status.CRASHED, "grading stopped"))
+            for pid in ended:  # a phase is over when its processes are
+                self.zygote.wait_exit(pid, EXIT_WAIT)
 
-    def _reason_to_skip(self, runs, job, timeout, deadline):
-        stalled = {r.loading for r in runs if r.status == "timeout" and r.loading}
-        stuck = [c["label"] for c in job["cells"] if c["label"] in stalled]
+    def _startable(self, group, jobs, runs, timeout, deadline):
+        """The jobs of `group` that may start; the others are marked skipped."""
+        stalled = {r.loading for r in runs if r.status == Status.TIMEOUT and r.loading}
+        stuck = [c["label"] for c in jobs[group[0]]["cells"] if c["label"] in stalled]
         if stuck:
-            return f"not run: {stuck[0]} did not finish running within {timeout:g} s"
-        if time.monotonic() + 1 > deadline:
-            return "not run: the time for grading this submission ran out"
-        return None
+            reason = f"not run: {stuck[0]} did not finish running within {timeout:g} s"
+        elif time.monotonic() + 1 > deadline:
+            reason = "not run: the time for grading this submission ran out"
+        else:
+            return group
+        for i in group:
+            runs[i].status, runs[i].detail = Status.SKIPPED, reason
+        return []
 
-    def _start(self, child, job, timeout):
-        requests_r, requests_w = self.context.Pipe(duplex=False)
-        replies_r, replies_w = self.context.Pipe(duplex=False)
-        limits = {"memory_mb": self.memory_mb, "cpu_seconds": int(timeout) + 2,
+    def _start(self, group, jobs, runs, timeout):
+        requests_r, requests_w = os.pipe()
+        replies_r, replies_w = os.pipe()
+        first = jobs[group[0]]
+        limits = {"memory_mb": first["memory_mb"],
+                  "cpu_seconds": int(timeout * len(group)) + 2,
                   "uid": random.randrange(200_000, 2_000_000_000) if self.separate_users
-                  else None,
-                  "workdir": tempfile.mkdtemp(prefix="backprop-child-")}
-        start = {"provided": job["provided"], "cells": job["cells"]}
-        process = self.context.Process(target=child.main,
-                                       args=(requests_r, replies_w, start, limits), daemon=True)
-        from multiprocessing import forkserver
+                  else None}
+        try:
+            if not self.zygote.alive:
+                self.zygote = Zygote(fresh=True)  # never a fork of this process: it has secrets
+            pid = self.zygote.spawn(group[0], limits, [requests_r, replies_w])
+        except ZygoteGone as error:
+            for fd in (requests_w, replies_r):
+                os.close(fd)
+            for i in group:
+                runs[i].status = Status.CRASHED
+                runs[i].detail = f"the grading process could not start ({error})"
+            return None
+        finally:
+            for fd in (requests_r, replies_w):
+                os.close(fd)
+        os.set_blocking(requests_w, False)
+        return _Child(pid, requests_w, replies_r, group, runs, timeout)
 
-        with _clean_start():
-            forkserver.ensure_running()  # a fork server that died is started again
-            process.start()
-        requests_r.close()
-        replies_w.close()
-        os.set_blocking(requests_w.fileno(), False)
-        return _Running(process, requests_w, replies_r, limits, job["cases"])
-
-    def _step(self, runs, running, timeout):
-        now = time.monotonic()
-        soonest = min(entry.started + timeout for entry in running.values())
-        fds = [entry.reader.fd for entry in running.values()]
-        ready, _, _ = select.select(fds, [], [], max(0.0, soonest - now))
-        for i, entry in list(running.items()):
-            run = runs[i]
+    def _step(self, running, jobs, runs, pending):
+        """Wait for what the children say; return the pids of those that ended. The jobs a
+        stopped child had not started yet go back to `pending`, in a child of their own."""
+        soonest = min(child.deadline for child in running)
+        fds = [child.reader.fd for child in running]
+        ready, _, _ = select.select(fds, [], [], max(0.0, soonest - time.monotonic()))
+        ended = []
+        for child in list(running):
             outcome = None
-            if entry.reader.fd in ready:
-                outcome = self._receive(run, entry, timeout)
-            if outcome is None and time.monotonic() >= entry.started + timeout:
-                outcome = ("timeout", f"timed out after {timeout:g} s")
+            if child.reader.fd in ready:
+                outcome = self._receive(child, jobs, runs)
+            if outcome is None and time.monotonic() >= child.deadline:
+                outcome = (Status.TIMEOUT, f"timed out after {child.timeout:g} s")
             if outcome is not None:
-                self._finish(run, entry, *outcome)
-                del running[i]
+                rest = child.jobs[child.current + 1:] if child.loaded else []
+                ended.append(self._stop(child, jobs, runs, *outcome))
+                running.remove(child)
+                if rest and outcome[0] != Status.FINISHED:
+                    pending.insert(0, rest)
+        return ended
 
-    def _receive(self, run, entry, timeout):
+    def _receive(self, child, jobs, runs):
         """Handle what the child sent; (status, detail) once it is done with, else None."""
         try:
-            for message in entry.reader.pump():
-                self._handle(run, entry, message, entry.started + timeout)
+            for message in child.reader.pump():
+                self._handle(child, jobs, runs, message)
         except protocol.Violation as violation:
-            return ("tampered" if violation.forged else "garbled",
+            return (Status.TAMPERED if violation.forged else Status.GARBLED,
                     f"the grading process stopped: {violation}")
-        if entry.reader.closed:
-            return self._ended(run, entry)
+        if child.reader.closed:
+            return self._ended(child, jobs, runs)
         return None
 
-    def _handle(self, run, entry, message, deadline):
-        if not isinstance(message, dict):
-            raise protocol.Violation("it sent a message that is not an object")
-        if not entry.confined:
-            run.enforced = protocol.check_confined(message)
-            if run.enforced is None:
+    def _handle(self, child, jobs, runs, message):
+        mine = [runs[i] for i in child.jobs]
+        if not child.confined:
+            enforced = protocol.check_confined(message)
+            if enforced is None:
                 raise protocol.Violation("it spoke out of turn", forged=True)
-            entry.confined = True
+            for run in mine:
+                run.enforced = enforced
+            child.confined = True
+            job = jobs[child.jobs[0]]
+            self._send(child, protocol.job(job["provided"], job["provided_at"], job["cells"]))
             return
-        if run.loaded is None:
+        if not child.loaded:
             label = protocol.check_loading(message)
             if label is not None:
-                run.loading = label
+                for run in mine:
+                    run.loading = label
                 return
             errors = protocol.check_loaded(message)
             if errors is None:
                 raise protocol.Violation("it spoke out of turn", forged=True)
-            run.loaded, run.loading = errors, None
-        elif entry.nonce is None:
+            for run in mine:
+                run.loaded, run.loading = errors, None
+            child.loaded = True
+        elif child.nonce is None:
             raise protocol.Violation("it spoke out of turn", forged=True)
         else:
-            case = entry.cases[entry.next_case]
-            outcome, refused = protocol.check_reply(message, case["id"], entry.nonce)
+            job, run = jobs[child.jobs[child.current]], runs[child.jobs[child.current]]
+            case = job["cases"][child.case]
+            outcome = protocol.check_reply(message, case["id"], child.nonce)
             run.outcomes[case["id"]] = outcome
-            run.refused += [r for r in refused if r not in run.refused]
-            entry.next_case += 1
-        self._send_next(entry, deadline)
+            run.autograd |= (outcome.get("error") or {}).get("type") == "AutogradRefused"
+            child.case += 1
+            if child.case == len(job["cases"]):   # this job is done: the next one's clock starts
+                self._close_job(child, runs, Status.FINISHED, "")
+                child.current, child.case = child.current + 1, 0
+                child.job_started = time.monotonic()
+        self._send_next(child, jobs)
 
-    def _send_next(self, entry, deadline):
-        if entry.next_case < len(entry.cases):
-            case = entry.cases[entry.next_case]
-            entry.nonce = protocol.new_nonce()
-            message = protocol.request(case["id"], entry.nonce, case["source"], case["name"],
+    def _send_next(self, child, jobs):
+        if child.current < len(child.jobs):
+            case = jobs[child.jobs[child.current]]["cases"][child.case]
+            child.nonce = protocol.new_nonce()
+            message = protocol.request(case["id"], child.nonce, case["code"], case["name"],
                                        case["params"], case["inputs"])
         else:
-            entry.nonce, message = None, protocol.DONE
+            child.nonce, message = None, protocol.DONE
+        self._send(child, message)
+
+    def _send(self, child, message):
         try:
-            protocol.write_all(entry.requests.fileno(), protocol.frame(message), deadline)
+            protocol.write_all(child.requests, protocol.to_child(message), child.deadline)
         except OSError:
             pass  # the child is gone: its exit says why
 
-    def _ended(self, run, entry):
-        entry.process.join(timeout=5)
-        code = entry.process.exitcode
+    def _ended(self, child, jobs, runs):
+        code = self.zygote.wait_exit(child.pid, EXIT_WAIT)
+        if code is not None:
+            self.zygote.exits[child.pid] = code  # still needed by the phase's end
         if code not in (0, None):
-            return ("crashed", _exit_text(code))
-        if run.loaded is None:
-            return ("crashed", f"the grading process ended while {run.loading} was running "
-                    "(does it call exit(), quit() or os._exit()?)" if run.loading else
+            return (Status.CRASHED, _exit_text(code))
+        if not child.loaded:
+            loading = runs[child.jobs[0]].loading
+            return (Status.CRASHED, f"the grading process ended while {loading} was running "
+                    "(does it call exit(), quit() or os._exit()?)" if loading else
                     "the grading process ended before the notebook loaded")
-        if len(run.outcomes) < len(entry.cases):
-            return ("crashed", "your code ended the grading process early (does it call "
+        if child.current < len(child.jobs):
+            return (Status.CRASHED, "your code ended the grading process early (does it call "
                     "exit(), quit() or os._exit()?)")
-        return ("finished", "")
+        return (Status.FINISHED, "")
 
-    def _finish(self, run, entry, status, detail=""):
-        _kill(entry.process, entry.limits["uid"])
-        entry.requests.close()
-        entry.replies.close()
-        shutil.rmtree(entry.limits["workdir"], ignore_errors=True)
-        run.seconds = time.monotonic() - entry.started
-        if run.enforced:
-            self.enforced = run.enforced
-        if run.refused and status != "tampered":
-            status, detail = "tampered", ("your code used " + ", ".join(run.refused) +
-                                          ", which is not allowed while grading")
+    def _stop(self, child, jobs, runs, status, detail):
+        """Stop the child (unless it has exited: its pid may be reused); record how its jobs
+        ended (all of them, if it stopped while loading the cells); return its pid."""
+        self.zygote.collect()
+        if child.pid not in self.zygote.exits:
+            for kill in (lambda: os.killpg(child.pid, signal.SIGKILL),
+                         lambda: os.kill(child.pid, signal.SIGKILL)):
+                try:
+                    kill()
+                except OSError:
+                    pass
+        for fd in (child.requests, child.replies):
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+        if runs[child.jobs[0]].enforced:
+            self.enforced = runs[child.jobs[0]].enforced
+        if not child.loaded:
+            for i in child.jobs:
+                self._close_run(runs[i], child, status, detail)
+        elif child.current < len(child.jobs):
+            self._close_job(child, runs, status, detail)
+        return child.pid
+
+    def _close_job(self, child, runs, status, detail):
+        self._close_run(runs[child.jobs[child.current]], child, status, detail)
+
+    def _close_run(self, run, child, status, detail):
+        run.seconds = time.monotonic() - child.job_started
+        if run.autograd and status != Status.TAMPERED:
+            status, detail = Status.TAMPERED, ("your code used torch autograd, which is not "
+                                               "allowed while grading")
         run.status, run.detail = status, detail
-
-
-def _readable_by_others(path):
-    """Whether a user with no rights of its own can read `path` (to import the stdlib there)."""
-    path = os.path.realpath(path)
-    parts = [path] + [os.path.dirname(path)]
-    while parts[-1] != "/":
-        parts.append(os.path.dirname(parts[-1]))
-    return all(os.stat(p).st_mode & stat.S_IXOTH for p in parts) and \
-        bool(os.stat(path).st_mode & stat.S_IROTH)
-
-
-@contextmanager
-def _clean_start():
-    """Start fork servers and children with nothing of the caller's: no __main__ module to
-    re-import (Otter's CLI, pytest, ...), and a module path without the current directory, which
-    under `otter run` is the submission's folder."""
-    main, path = sys.modules["__main__"], list(sys.path)
-    sys.modules["__main__"] = types.ModuleType("__main__")
-    sys.path[:] = _trusted_path(path)
-    try:
-        yield
-    finally:
-        sys.modules["__main__"] = main
-        sys.path[:] = path
-
-
-def _trusted_path(path):
-    """Module path entries that are Python's own or this package's, never the current folder."""
-    import grader
-
-    package_root = os.path.dirname(os.path.dirname(os.path.realpath(grader.__file__)))
-    python = {os.path.realpath(p) for p in sysconfig.get_paths().values()}
-    keep = [p for p in path if p and os.path.realpath(p) != os.path.realpath(os.getcwd())
-            and (os.path.realpath(p) in python or "site-packages" in p
-                 or os.path.realpath(p).startswith(sys.base_prefix)
-                 or os.path.realpath(p) == package_root)]
-    return keep if package_root in keep else keep + [package_root]
 
 
 def _exit_text(code):
@@ -273,23 +299,3 @@ def _exit_text(code):
                   "SIGSYS": " (it made a system call that is not allowed)"}.get(name, "")
         return f"the grading process was stopped by {name}{reason}"
     return f"your code ended the grading process (exit code {code})"
-
-
-def _kill(process, uid):
-    """Stop a child, its process group, and (as root) everything running as its user id."""
-    for kill in (lambda: os.killpg(process.pid, signal.SIGKILL), process.kill):
-        try:
-            kill()
-        except (ProcessLookupError, PermissionError, OSError, AttributeError):
-            pass
-    if uid is not None:
-        for entry in os.listdir("/proc"):
-            if entry.isdigit():
-                try:
-                    with open(f"/proc/{entry}/status") as status:
-                        owners = next(l for l in status if l.startswith("Uid:")).split()[1:]
-                    if str(uid) in owners:
-                        os.kill(int(entry), signal.SIGKILL)
-                except (OSError, StopIteration):
-                    pass
-    process.join(timeout=5)

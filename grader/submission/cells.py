@@ -6,21 +6,26 @@ only when they change the code's meaning (whitespace, comments and formatting ar
 the student's own cells, a check runs just those that define the names it needs, plus whatever
 those cells use in turn, in notebook order. So a notebook still grades when a Colab badge cell was
 added on top, when the `# MAIN CODE` marker was deleted or duplicated, or when a helper lives in
-a cell of its own; and a broken or hanging cell only costs the checks that need it. An answer the
-notebook leaves blank is read from its markdown box when the student filled that in instead.
+a cell of its own; and a broken or hanging cell only costs the checks that need it. Cells run
+in notebook order, the provided code in its place, as "Restart & Run All" runs them: a cell above
+the provided code does not see what the provided code defines. An answer the notebook leaves
+blank is read from its markdown box (or display math where the box stood) when the student
+filled that in instead.
 
 All of it is linear in the notebook's size and stops at the submission's deadline.
 """
 
 import ast
 import builtins
+import functools
 import re
 import symtable
 import time
 from dataclasses import dataclass, field
 
-PROTECTED_MARK = "# Do not change the code in this cell."
-MAIN_MARK = "# MAIN CODE"
+from grader.authoring.errors import MAIN_MARK, PROTECTED_MARK, cell_name
+from grader.verdicts import Flag
+
 MAX_CELLS = 3_000          # code cells analysed; a notebook with more is cut there
 MAX_CELL_CHARS = 1_000_000
 
@@ -33,13 +38,20 @@ class Cell:
     uses: set = field(default_factory=set)
     blanks: set = field(default_factory=set)   # names this cell leaves as `...`
     label_text: str = ""
+    name_text: str = ""
 
     @property
     def label(self):
+        """The file name its code is compiled under."""
         if self.label_text:
             return self.label_text
         first = next((line.strip() for line in self.source.splitlines() if line.strip()), "")
         return f"<cell {self.number}: {first[:40]}>"
+
+    @property
+    def name(self):
+        """The cell as the student knows it, in messages."""
+        return self.name_text or cell_name(self.source)
 
 
 @dataclass
@@ -47,7 +59,8 @@ class Submission:
     cells: list           # the student's code cells, in notebook order
     messages: list        # what the student should know about how the notebook was read
     notes: list           # what only course staff need to know
-    flags: list = field(default_factory=list)   # (kind, detail) for staff, see grader.results
+    flags: list = field(default_factory=list)   # (Flag, detail) for staff
+    provided_at: int = 0  # the provided code runs before the student's cells numbered above
 
     def cells_for(self, names):
         """The cells that define `names`, closed over the names those cells use."""
@@ -68,27 +81,28 @@ class Submission:
 
 def from_notebook(notebook, homework, deadline=None, boxes=None):
     """Sort the code cells of `notebook`; `homework` is the reference's homework.json, `boxes`
-    the answers read from the notebook's markdown boxes ({name: text})."""
-    protected = {}
-    for cell in homework["protected"]:
-        protected.setdefault(meaning(cell["source"]), cell["label"])
-    otter_cells = {meaning(source) for source in homework.get("otter_cells", [])}
+    the answers read from the notebook's markdown (grader.answers.boxes.read_boxes)."""
+    protected, originals = _protected(tuple((c["source"], c["label"])
+                                            for c in homework["protected"]))
+    otter_cells = _meanings(tuple(homework.get("otter_cells", [])))
     cells, seen_protected, main_cells, messages, flags = [], set(), 0, [], []
+    provided_at = None
     code_cells = [(n, c) for n, c in enumerate(notebook.cells, start=1)
                   if c.get("cell_type") == "code"]
     if len(code_cells) > MAX_CELLS:
-        flags.append(("review", f"{len(code_cells)} code cells; only the first {MAX_CELLS} "
-                                "were read"))
+        flags.append((Flag.REVIEW, f"{len(code_cells)} code cells; only the first {MAX_CELLS} "
+                                   "were read"))
         code_cells = code_cells[:MAX_CELLS]
     for number, cell in code_cells:
         if deadline is not None and time.monotonic() > deadline:
-            flags.append(("timeout", f"reading the notebook stopped at cell {number}"))
+            flags.append((Flag.TIMEOUT, f"reading the notebook stopped at cell {number}"))
             break
         source = _source(cell)[:MAX_CELL_CHARS]
         if _is_otter_cell(source) or ("grader" in source and meaning(source) in otter_cells):
             continue
         if is_protected(source):
-            seen_protected.add(meaning(source))
+            seen_protected.add(originals.get(source) or meaning(source))
+            provided_at = number if provided_at is None else provided_at
             continue
         main_cells += source.lstrip().startswith(MAIN_MARK)
         cells.append(_analyse(Cell(number, _without_magics(source))))
@@ -96,7 +110,7 @@ def from_notebook(notebook, homework, deadline=None, boxes=None):
         if key not in seen_protected:
             messages.append(f"The \"Do not change\" cell under '{label}' is missing or was "
                             "edited; grading used the original cell.")
-            flags.append(("edited", f"the \"Do not change\" cell under '{label}'"))
+            flags.append((Flag.EDITED, f"the \"Do not change\" cell under '{label}'"))
     if main_cells != 1:
         messages.append(f"The notebook has {main_cells} cells starting with '{MAIN_MARK}' (it "
                         "should have one); the engine was taken from the cells that define its "
@@ -105,7 +119,38 @@ def from_notebook(notebook, homework, deadline=None, boxes=None):
     redefined = sorted(set().union(*(c.binds for c in cells)) & set(homework["provided_names"]))
     notes = ["Student cells redefine provided names: " + ", ".join(redefined) + "."] \
         if redefined else []
-    return Submission(cells, messages, notes, flags)
+    return Submission(cells, messages, notes, flags, provided_at or 0)
+
+
+@functools.lru_cache(maxsize=4)
+def _protected(cells):
+    """({meaning: label}, {source: meaning}) of a homework's protected cells, computed once."""
+    protected, originals = {}, {}
+    for source, label in cells:
+        key = meaning(source)
+        protected.setdefault(key, label)
+        originals[source] = key
+    return protected, originals
+
+
+@functools.lru_cache(maxsize=4)
+def _meanings(sources):
+    return {meaning(source) for source in sources}
+
+
+def protected_cells(notebook):
+    """[(heading, source)] of the "Do not change" cells of a notebook (nbformat or plain JSON),
+    each with the last markdown heading above it."""
+    found, heading = [], "the notebook"
+    for cell in notebook.get("cells", []):
+        source = _source(cell)
+        if cell.get("cell_type") == "markdown":
+            titles = [line.lstrip("#").strip() for line in source.splitlines()
+                      if line.startswith("#")]
+            heading = titles[-1] if titles else heading
+        elif cell.get("cell_type") == "code" and is_protected(source):
+            found.append((heading, source))
+    return found
 
 
 def is_protected(source):
@@ -134,27 +179,33 @@ def meaning(source):
 
 
 def _answers_from_boxes(cells, answers, boxes, flags):
-    """Append a cell assigning the box's text for every answer no cell gives (missing, or left
-    as `...`); a cell's answer always wins over its box."""
+    """Append a cell assigning the answer read from the markdown for every answer no cell
+    gives (missing, or left as `...`); a cell's answer always wins over its box, a box over
+    display math."""
     state = {}
     for cell in cells:
         for name in cell.binds & set(answers):
             state[name] = "blank" if name in cell.blanks else "given"
-    from_boxes, unanswered = [], []
+    read, unanswered = {Flag.ANSWERS_FROM_BOXES: [], Flag.ANSWERS_FROM_DISPLAY_MATH: []}, []
     for name in answers:
         if state.get(name) == "given":
             continue
-        if name in boxes:
-            cell = Cell(0, f"{name} = {boxes[name]!r}", label_text=f"<box of {name}>")
-            cell.binds = {name}
-            cells.append(cell)
-            from_boxes.append(name)
-        else:
+        found = boxes.get(name)
+        if found is None:
             unanswered.append(name)
-    if from_boxes:
-        flags.append(("answers from boxes", ", ".join(from_boxes)))
+            continue
+        where = "box" if found["where"] == "box" else "display math"
+        cell = Cell(0, f"{name} = {found['text']!r}", label_text=f"<{where} of {name}>",
+                    name_text=f"the {where} of {name}")
+        cell.binds = {name}
+        cells.append(cell)
+        read[Flag.ANSWERS_FROM_BOXES if where == "box" else Flag.ANSWERS_FROM_DISPLAY_MATH] \
+            .append(name)
+    for flag, names in read.items():
+        if names:
+            flags.append((flag, ", ".join(names)))
     if unanswered:
-        flags.append(("no answer", ", ".join(unanswered)))
+        flags.append((Flag.NO_ANSWER, ", ".join(unanswered)))
 
 
 def _source(cell):

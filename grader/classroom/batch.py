@@ -24,9 +24,9 @@ from pathlib import Path
 
 import yaml
 
-from grader.classes import tables
-from grader.classes import workers as runner
-from grader.gradescope import OUTPUT_NAME, REPORT_NAME, RESULTS_NAME
+from grader.feedback import tables
+from grader.classroom import workers as runner
+from grader.context import OUTPUT_NAME, REPORT_NAME, RESULTS_NAME
 from grader.results import Report
 from grader.submission import intake
 
@@ -172,7 +172,7 @@ def _save(entry, graded, out_dir, zip_path):
 def write_csv(entries, out_dir, zip_path, path):
     """One row per submission: who, each question's score, the totals, the status ("graded",
     "graded, flagged", "not graded: <reason>" or "not graded yet") and what is flagged for
-    course staff (see grader.classes.tables.flags; the reason a submission was not graded is in
+    course staff (see grader.feedback.tables.flags; the reason a submission was not graded is in
     its status)."""
     rows, questions = [], []
     for entry in entries:

@@ -17,8 +17,10 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from grader.classes import batch, tables
+from grader.classroom import batch
+from grader.feedback import tables
 from grader.results import clip
+from grader.verdicts import Kind
 
 MAX_PATTERN = 200      # characters of a failure message kept for grouping
 COMMON_FAILURES = 5    # shown per question
@@ -28,13 +30,9 @@ COMMON_FAILURES = 5    # shown per question
 _DECIMAL = re.compile(r"(?<![\w.*^])(?:-(?=\d))?"
                       r"(?:\d+\.\d+(?:[eE][-+]?\d+)?|\d+(?:\.\d+)?[eE][-+]?\d+)"
                       r"(?!\w|\.\d)")
-# A case that failed because nothing was answered: the messages of grader.answers for a
-# placeholder left as it is, and of grader.authoring.cases.missing_message for a name not written.
-_UNANSWERED = re.compile(r"^No answer yet\b|(is|are) not defined: (define|fill in)")
-
-
 @dataclass
-class Question:
+class QuestionSummary:
+    """One question over the whole class."""
     name: str
     possible: float
     extra_credit: bool
@@ -77,18 +75,18 @@ def pattern(message):
 
 def unanswered(case):
     """True if `case` failed because the student answered nothing."""
-    return bool(_UNANSWERED.search(case.message))
+    return case.kind in (Kind.UNANSWERED, Kind.NOT_DEFINED)
 
 
 def summarize(gradeds):
-    """{question name: Question} over every submission. A submission that could not be graded
+    """{question name: QuestionSummary} over every submission. A submission that could not be graded
     scores 0 on every question (as on Gradescope) but adds no failure messages."""
     questions = {}
     for graded in gradeds:
         report = graded.report
         for question in report.questions:
-            q = questions.setdefault(question.name, Question(question.name, question.possible,
-                                                             question.extra_credit))
+            q = questions.setdefault(question.name, QuestionSummary(
+                question.name, question.possible, question.extra_credit))
             q.scores.append(question.score)
             if report.error:
                 continue  # listed under "Not graded", not as a failure of every case

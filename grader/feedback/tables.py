@@ -6,7 +6,9 @@ autograder's own output (grader.gradescope) and the class report all use it, so 
 same everywhere: "35.5 / 40.5 + 5 extra credit".
 """
 
-from grader.results import FLAG_KINDS
+from grader.feedback.graph import render_text
+from grader.verdicts import Flag, Status
+
 
 def score_text(regular, possible, extra=0.0, has_extra=True):
     """'35.5 / 40.5 + 5 extra credit' (the extra credit part only if the homework has any)."""
@@ -20,9 +22,9 @@ def total_text(report):
 
 
 def flags(report):
-    """{kind: [details]} for course staff, in FLAG_KINDS order (sealed grading flags every
+    """{kind: [details]} for course staff, in the order of `Flag` (sealed grading flags every
     problem it meets, a submission that could not be graded included)."""
-    order = {kind: k for k, kind in enumerate(FLAG_KINDS)}
+    order = {flag.value: k for k, flag in enumerate(Flag)}
     return dict(sorted(((kind, details) for kind, details in report.flags.items() if details),
                        key=lambda item: order.get(item[0], len(order))))
 
@@ -51,7 +53,7 @@ def table(report, title=None, staff=False):
     for question in rows:
         line = f"  {question.name:<{width}}  {question.score:>5g} / {question.possible:<5g}"
         marks = (["extra credit"] if question.extra_credit else []) \
-            + ([question.status] if staff and question.status != "finished" else [])
+            + ([question.status.value] if staff and question.status != Status.FINISHED else [])
         lines.append((line + "  " + ", ".join(marks)) if marks else line.rstrip())
     text = total_text(report)  # the regular score right-aligned with the question scores
     lines.append(f"  {'total':<{width}}  " + " " * (5 - len(text.split(" ")[0])) + text)
@@ -59,8 +61,16 @@ def table(report, title=None, staff=False):
         lines.append(f"  not graded: {report.error}")
     if staff:
         lines += [f"  flagged, {kind}: {detail}" for kind, details in flags(report).items()
-                  if kind != "not graded" for detail in details]
+                  if kind != Flag.NOT_GRADED.value for detail in details]
     return "\n".join(lines)
+
+
+def case_text(case):
+    """A failed case's message, with the graph its check built as a table."""
+    text = case.message
+    if case.picture:
+        text += "\n" + render_text(case.picture)
+    return text
 
 
 def feedback(report, title=None):
@@ -71,5 +81,5 @@ def feedback(report, title=None):
         failed = [c for c in question.cases if not c.passed]
         if failed:
             lines.append(f"\n{question.name} ({question.score:g} / {question.possible:g})")
-            lines += [f"  - {c.name}: " + c.message.replace("\n", "\n    ") for c in failed]
+            lines += [f"  - {c.name}: " + case_text(c).replace("\n", "\n    ") for c in failed]
     return "\n".join(lines) + "\n"

@@ -1,11 +1,11 @@
 """Grade submissions on this machine exactly as Gradescope would, with dist/autograder.zip.
 
 Each submission gets a Gradescope-style directory (source/ from the zip, submission/, results/)
-and is graded there by `grader.gradescope.run`, the function the zip's run script calls. That runs
-in a Worker: a `python -m grader.classes.workers --serve` process (`serve` below) kept across
-submissions, so a batch pays for imports and the fork server once. A Worker that overruns its time
-limit is killed and the submission gets a results file saying so; the next submission gets a
-fresh Worker. Score tables and feedback text are in grader.classes.tables.
+and is graded there by `grader.grading.grade_directory`, what the zip's run script runs. That
+runs in a Worker: a `python -m grader.classroom.workers --serve` process (`serve` below) kept
+across submissions, so a batch pays for imports and the zygote once. A Worker that overruns its
+time limit is killed and the submission gets a results file saying so; the next submission gets
+a fresh Worker.
 """
 
 import contextlib
@@ -23,7 +23,7 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from grader.gradescope import OUTPUT_NAME, REPORT_NAME, RESULTS_NAME, plugin_settings
+from grader.context import OUTPUT_NAME, REPORT_NAME, RESULTS_NAME, Context
 from grader.results import Report
 
 _workers, _lock = set(), threading.Lock()
@@ -48,7 +48,7 @@ class Worker:
         # -I: no module from the current directory (a folder of submissions may hold a
         # `grader/` package) and no PYTHON* variables.
         self.process = subprocess.Popen(
-            [sys.executable, "-I", "-m", "grader.classes.workers", "--serve"],
+            [sys.executable, "-I", "-m", "grader.classroom.workers", "--serve"],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, start_new_session=True,
             cwd=tempfile.gettempdir())
         self.lines, self.stopped = queue.Queue(), False
@@ -119,9 +119,8 @@ def grade(zip_path, submission, worker=None, timeout=None):
             (autograder / "submission").mkdir()
             shutil.copy(submission, autograder / "submission" / submission.name)
         (autograder / "submission_metadata.json").write_text("{}")
-        plugin = plugin_settings(json.loads((autograder / "source" / "otter_config.json")
-                                            .read_text()))
-        limit = timeout or plugin["submission_timeout"] + 2 * plugin["step_timeout"] + 60
+        settings = Context.load(autograder).settings
+        limit = timeout or settings["submission_timeout"] + 2 * settings["step_timeout"] + 60
         own = worker is None or not worker.alive
         worker = Worker() if own else worker
         try:
@@ -133,19 +132,17 @@ def grade(zip_path, submission, worker=None, timeout=None):
         output_path = results / OUTPUT_NAME
         output = output_path.read_text() if output_path.exists() else ""
         if not in_time:
-            from grader.gradescope import write_failure
+            from grader.grading import write_failure
 
             output += f"\nThe grading process stopped or overran its {limit} s."
             write_failure(autograder, f"Grading did not finish within {limit} s.")
         report = Report.load(results / REPORT_NAME)
-        for question in report.questions:  # the zip's configuration says which are extra credit
-            question.extra_credit = question.extra_credit or question.name in plugin["extra_credit"]
         return Graded(submission, json.loads((results / RESULTS_NAME).read_text()), report, output)
 
 
 def write(graded, out_dir):
     """Save results.json, sealed.json, output.txt and feedback.txt in `out_dir`."""
-    from grader.classes import tables
+    from grader.feedback import tables
 
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -157,15 +154,20 @@ def write(graded, out_dir):
 
 def serve():
     """Grade the autograder directories named on stdin, one per line, in this one process, and
-    answer `done DIR` on stdout after each: a batch pays for imports and the fork server once.
-    What each run prints goes to DIR/results/output.txt."""
-    from grader.gradescope import run
+    answer `done DIR` on stdout after each: a batch pays for imports and the zygote once (it is
+    forked here, before any submission is read). What each run prints goes to
+    DIR/results/output.txt."""
+    from grader.sealed.sandbox import Sandbox
 
+    sandbox = Sandbox()
+    from grader import grading
+
+    grading.preload()
     for line in sys.stdin:
         autograder = Path(line.strip())
         with open(autograder / "results" / OUTPUT_NAME, "w") as out, \
                 contextlib.redirect_stdout(out), contextlib.redirect_stderr(out):
-            run(autograder)
+            grading.grade_directory(autograder, sandbox)
         print(f"done {autograder}", flush=True)
 
 
@@ -173,4 +175,4 @@ if __name__ == "__main__":
     if sys.argv[1:] == ["--serve"]:
         serve()
     else:
-        sys.exit("usage: python -m grader.classes.workers --serve")
+        sys.exit("usage: python -m grader.classroom.workers --serve")
