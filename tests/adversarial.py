@@ -404,7 +404,200 @@ while True:
     pass
 """
 
+# ---- points without backpropagation, and leaks: each class of attack that once worked ----
+
+# The harness's frames, reached with no student code on the stack: a finalizer made only of C
+# callables, on an object that dies while the harness restores the modules before a probe,
+# collects frames; a later probe walks them for the request's nonce and forges its replies.
+FINALIZER_FRAMES = """
+import functools, itertools, json, os, struct, sys, weakref
+_stash = []
+class _Victim:
+    pass
+def _arm():
+    victim = _Victim()
+    weakref.finalize(victim, functools.partial(
+        _stash.extend, itertools.islice(iter(sys._getframe, None), 1)))
+    json._victim = victim   # the harness restores json's globals before every probe
+_arm()
+def forward_algorithm(graph):
+    _arm()
+    for frame in list(_stash):
+        while frame is not None:
+            request = frame.f_locals.get("request")
+            if isinstance(request, dict) and "nonce" in request:
+                reply = json.dumps({"case": request["case"], "nonce": request["nonce"],
+                                    "outcome": {"value": 1.25}}).encode()
+                for fd in range(3, 64):
+                    try:
+                        os.write(fd, struct.pack(">I", len(reply)) + reply)
+                    except OSError:
+                        pass
+            frame = frame.f_back
+    raise RuntimeError(f"frames collected: {len(_stash)}")
+"""
+
+# No backpropagation: gradients of the leaves by complex-step differentiation of the forward
+# pass; backward() is never called and returns nothing.
+COMPLEX_STEP = """
+def forward_algorithm(graph):
+    for node in graph.sorted_nodes():
+        node.forward()
+    return graph
+
+def backward_algorithm(graph, one=1.0):
+    import torch
+    nodes = graph.sorted_nodes()
+    for node in nodes:
+        node.gradient = None
+    for leaf in [n for n in nodes if not n.input_nodes]:
+        value = leaf.value
+        step = 1e-20
+        if torch.is_tensor(value):
+            flat = value.detach().reshape(-1).to(torch.complex128)
+            gradient = torch.zeros(flat.shape, dtype=torch.float64)
+            for i in range(flat.numel()):
+                probe = flat.clone()
+                probe[i] += 1j * step
+                leaf.value = probe.reshape(value.shape)
+                forward_algorithm(graph)
+                gradient[i] = graph.result.sum().imag / step
+            leaf.gradient = (gradient.reshape(value.shape) * torch.as_tensor(one).real).to(value.dtype)
+        else:
+            leaf.value = complex(value, step)
+            forward_algorithm(graph)
+            leaf.gradient = (graph.result.imag / step) * float(one)
+        leaf.value = value
+    forward_algorithm(graph)
+    return graph
+"""
+
+# torch's autograd as the engine, in a thread of its own (grad mode is per thread), every
+# suspicious name built at run time.
+AUTOGRAD_IN_A_THREAD = """
+import torch
+_names = {k: "".join(reversed(v)) for k, v in {"thread": "gnidaerht", "grad": "dargotua"}.items()}
+def forward_algorithm(graph):
+    for node in graph.sorted_nodes():
+        if not node.input_nodes:
+            node.value = torch.as_tensor(node.value, dtype=torch.float64)
+        node.forward()
+    return graph
+def backward_algorithm(graph, one=1.0):
+    threading = __import__(_names["thread"])
+    nodes, found = graph.sorted_nodes(), {}
+    def work():
+        getattr(torch, "_C")._set_grad_enabled(True)
+        leaves = [n for n in nodes if not n.input_nodes]
+        for leaf in leaves:
+            leaf.value = leaf.value.detach().requires_grad_(True)
+        forward_algorithm(graph)
+        grads = getattr(torch, _names["grad"]).grad(graph.result.sum(), [l.value for l in leaves])
+        found.update(zip(leaves, grads))
+    thread = threading.Thread(target=work)
+    thread.start()
+    thread.join()
+    for node, grad in found.items():
+        node.gradient = grad
+    return graph
+"""
+
+# Hidden cases into the public output: a child that sees hidden inputs signals them, one bit
+# at a time, through a lock on a standard-library file both may read; a child that runs a
+# public case waits for them and puts them in its message.
+LOCK_CHANNEL = """
+import fcntl, os, time
+_CHANNEL, _sent = os.__file__, []
+def _send(seconds):
+    with open(_CHANNEL) as channel:
+        fcntl.flock(channel, fcntl.LOCK_SH)
+        time.sleep(seconds)
+def _listen(seconds):
+    heard, deadline = "", time.monotonic() + seconds
+    with open(_CHANNEL) as channel:
+        while time.monotonic() < deadline:
+            try:
+                fcntl.flock(channel, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                fcntl.flock(channel, fcntl.LOCK_UN)
+                heard += "0"
+            except OSError:
+                heard += "1"
+            time.sleep(0.02)
+    return heard
+def forward_algorithm(graph):
+    values = [repr(n.value)[:30] for n in graph.sorted_nodes() if not n.input_nodes]
+    if values and values[0].startswith("0.6931"):   # the public cosh case of step 1
+        raise RuntimeError("heard: " + _listen(1.0))
+    if not _sent:                                   # any other case: hold the lock a while
+        _sent.append(_send(0.5))
+    for node in graph.sorted_nodes():
+        node.forward()
+    return graph
+"""
+
+# Probe source into the published feedback: an error whose quoted line is a linecache entry
+# the student wrote, pointing at the probe's own source.
+LINECACHE_QUOTE = """
+import linecache
+def forward_algorithm(graph):
+    probe = linecache.getlines("<probe>")
+    text = "".join(probe) or "no probe source"
+    filename = "<cell 12: # MAIN CODE>"
+    linecache.cache[filename] = (len(text), None, text.splitlines(True) * 50, filename)
+    code = compile("\\n" * 20 + "raise ValueError(" + repr(text[:2000]) + ")", filename, "exec")
+    exec(code, {})
+"""
+
+# The judge's memory: values shaped to broadcast into a huge tensor wherever they meet.
+BROADCAST_REPLY = """
+import torch
+def forward_algorithm(graph):
+    for i, node in enumerate(graph.sorted_nodes()):
+        node.result = torch.zeros(9000, 1) if i % 2 else torch.zeros(1, 9000)
+    return graph
+def backward_algorithm(graph, one=1.0):
+    for i, node in enumerate(graph.sorted_nodes()):
+        node.gradient = torch.zeros(9000, 1) if i % 2 else torch.zeros(1, 9000)
+    return graph
+"""
+
+# The disk: fill it, and leave a directory chain too deep to clean up.
+FILL_THE_DISK = f"""
+import os, tempfile
+_done = []
+for _where in [os.getcwd(), os.environ.get("HOME", ""), os.environ.get("TMPDIR", ""),
+               tempfile.gettempdir() if False else "/tmp", "/dev/shm"]:
+    for _k in range(3):
+        try:
+            with open(os.path.join(_where, "{ESCAPED}fill-" + str(_k)), "wb") as _f:
+                _f.write(b"x" * 2**20)
+            _done.append(_where)
+        except BaseException:
+            pass
+_path = os.getcwd()
+for _k in range(1500):
+    try:
+        _path = os.path.join(_path, "d")
+        os.mkdir(_path)
+    except BaseException:
+        break
+else:
+    _done.append("chain")
+if _done:
+    raise RuntimeError("written: " + ", ".join(_done))
+"""
+
 ATTACKS = {
+    # points without backpropagation: none on the gradient questions, whatever the engine does
+    "finalizer_frames": (FINALIZER_FRAMES, "blank"),
+    "complex_step": (COMPLEX_STEP, "blank"),
+    "autograd_in_a_thread": (AUTOGRAD_IN_A_THREAD, "blank"),
+    # leaks: nothing hidden reaches the public output or the published feedback
+    "lock_channel": (LOCK_CHANNEL, "correct"),
+    "linecache_quote": (LINECACHE_QUOTE, "correct"),
+    # bounds: the judge's memory, the disk
+    "broadcast_reply": (BROADCAST_REPLY, "correct"),
+    "fill_the_disk": (FILL_THE_DISK, "correct"),
     # forged verdicts and oracles: a blank engine with any of these scores zero
     "forge_replies_on_load": (FORGE_REPLIES_ON_LOAD, "blank"),
     "forge_reply_in_probe": (FORGE_REPLY_IN_PROBE, "blank"),
@@ -569,8 +762,21 @@ def build(name, template, engine, folder):
     raise KeyError(name)
 
 
+GRADIENTS = ["step2_backward", "step3_add_mul", "step4_tensors", "step5_higher_order",
+             "step6_matmul"]
+
 # What grading must make of each case.
 EXPECT = {
+    # points without backpropagation
+    "finalizer_frames": {"zero": ALL, "says": r"frames collected: 0"},
+    "complex_step": {"zero": ANSWERS + GRADIENTS, "full": ["step1_forward"]},
+    "autograd_in_a_thread": {"zero": ANSWERS + GRADIENTS, "says": r"can't start new thread"},
+    # leaks (the correct engine loses what its extra code breaks, nothing else)
+    "lock_channel": {"full": ANSWERS},
+    "linecache_quote": {"full": ANSWERS, "zero": ENGINE, "says": r"no probe source"},
+    # bounds
+    "broadcast_reply": {"full": ANSWERS, "zero": ENGINE},
+    "fill_the_disk": {"full": ALL},
     # forged verdicts and oracles
     "forge_replies_on_load": {"zero": ALL, "says": r"out of turn|did not write"},
     "forge_reply_in_probe": {"zero": ALL, "says": r"did not write|not a reply"},

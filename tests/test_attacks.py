@@ -147,3 +147,80 @@ def test_gradescope_run_script_gives_zero_and_a_results_file(built, tmp_path):
     for name, result in zip(names, results):
         assert result["score"] == 0 and result["tests"], name
     assert _escaped() == []
+
+
+def _hidden_probe_lines(zip_path):
+    """The distinctive source lines of every hidden case's probe, from the zip's test files."""
+    import ast
+
+    lines = set()
+    with zipfile.ZipFile(zip_path) as zf:
+        for item in zf.namelist():
+            if not (item.startswith("tests/") and item.endswith(".py")):
+                continue
+            source = zf.read(item).decode()
+            for node in ast.parse(source).body:
+                hidden = isinstance(node, ast.FunctionDef) and any(
+                    isinstance(d, ast.Call) and any(k.arg == "hidden" and getattr(
+                        k.value, "value", False) for k in d.keywords)
+                    for d in node.decorator_list)
+                for inner in ast.walk(node) if hidden else ():
+                    if isinstance(inner, ast.FunctionDef) and inner.name == "probe":
+                        lines |= {line.strip() for line in ast.get_source_segment(
+                            source, inner).splitlines() if len(line.strip()) > 25}
+    return lines
+
+
+def test_no_hidden_probe_source_reaches_the_feedback(attacked, built):
+    """Feedback quotes student code only: no line of a hidden probe is in any results file,
+    whatever the submission planted (a linecache entry pointing at the probe, among others)."""
+    _, zip_path, _ = built
+    lines = _hidden_probe_lines(zip_path)
+    assert len(lines) > 20
+    for name, graded in attacked.items():
+        text = json.dumps(graded.results) + json.dumps(graded.report.to_json())
+        leaked = [line for line in lines if line in text or json.dumps(line)[1:-1] in text]
+        assert not leaked, (name, leaked[:3])
+
+
+def test_no_process_that_saw_a_hidden_case_ran_beside_a_public_one(attacked):
+    """The public cosh case listens on a lock that every other case of the submission holds
+    for a while: it hears nothing, because no other child of the submission is running."""
+    cases = {c.name: c for q in attacked["lock_channel"].report.questions for c in q.cases}
+    heard = re.search(r"heard: ([01]+)", cases["cosh at log2"].message)
+    assert heard and len(heard.group(1)) > 20, cases["cosh at log2"].message
+    assert "1" not in heard.group(1)
+
+
+def test_gradients_without_backpropagation_earn_nothing(attacked):
+    """Complex-step differentiation of the forward pass, and torch autograd in a thread of its
+    own, give the derivatives of the forward pass: the grader's own nodes declare others."""
+    for name in ["complex_step", "autograd_in_a_thread", "finalizer_frames"]:
+        got = scores(attacked[name])
+        assert all(got[step] == 0 for step in ["step2_backward", "step3_add_mul",
+                                               "step4_tensors", "step5_higher_order",
+                                               "step6_matmul"]), (name, got)
+
+
+def test_a_hostile_reply_keeps_the_judge_small(built, tmp_path):
+    """Values shaped to broadcast into a 9000 x 9000 tensor are refused for their shape before
+    any arithmetic: through the zip's entry point, no process of grading grows past 600 MB
+    (measured by a parent of its own, which waits for every process of the run)."""
+    template, zip_path, solution = built
+    submission = build("broadcast_reply", load(template), reference_main(solution),
+                       tmp_path / "submission")
+    root = tmp_path / "autograder"
+    for part in ("source", "submission", "results"):
+        (root / part).mkdir(parents=True)
+    with zipfile.ZipFile(zip_path) as zf:
+        zf.extractall(root / "source")
+    (root / "submission" / submission.name).write_bytes(submission.read_bytes())
+    measure = ("import resource, subprocess, sys; subprocess.run(sys.argv[1:]); "
+               "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)")
+    done = subprocess.run([sys.executable, "-c", measure, sys.executable, "-I", "-m",
+                           "grader.gradescope", str(root)], capture_output=True, text=True,
+                          timeout=300)
+    peak_mb = int(done.stdout.strip().splitlines()[-1]) / 1024
+    result = json.loads((root / "results" / "results.json").read_text())
+    assert result["tests"] and result["score"] > 0
+    assert peak_mb < 600, peak_mb

@@ -1,5 +1,6 @@
 """Sealed, bounded grading: hostile, hanging and malformed submissions, graded through the zip."""
 
+import html
 import json
 import re
 import subprocess
@@ -18,8 +19,10 @@ def graded(attacked):
 
 
 def feedback(graded):
+    """Every output of results.json, as the student reads it (HTML entities decoded)."""
     results = graded.results
-    return "\n".join([results.get("output", "")] + [t.get("output", "") for t in results["tests"]])
+    return html.unescape("\n".join([results.get("output", "")]
+                                   + [t.get("output", "") for t in results["tests"]]))
 
 
 @pytest.mark.parametrize("name", sorted(EXPECT))

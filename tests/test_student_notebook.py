@@ -5,132 +5,22 @@ The kernel runs from a virtual environment of its own whose site-packages points
 environment's packages (otter-grader, torch, ipykernel) without running that directory's .pth
 files, which hold this package's editable install; its PYTHONPATH is empty and its working
 directory is the notebook's folder. The first cell of every run proves the package is absent.
+The kernel (the `student_kernel` fixture of tests/conftest.py) and the helpers that run the
+notebook live in tests/kernels.py, shared with tests/test_personas.py.
 """
 
 import copy
-import json
 import re
 import subprocess
-import sys
-import sysconfig
 import time
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 
-import nbformat
 import pytest
-from jupyter_client.kernelspec import KernelSpecManager
-from jupyter_client.manager import KernelManager
-from nbclient import NotebookClient
 
 from conftest import NOTEBOOK
+from kernels import (FAILED, NOISE, check_outputs, check_results, errors, execute,
+                     kernel_python, text)
 from notebooks import QUESTIONS, REFERENCE_ANSWERS, load, reference_main, with_answers, with_main
-
-KERNEL = "hw-student-only"
-RESULTS = "CHECK-RESULTS:"
-FAILED = "❌ Test case failed\n"   # Otter's own first line of a failed case
-NOISE = re.compile(r"Error at line|case\(env|AssertionError|Traceback")
-
-PROOF_CELL = """\
-import importlib.util, sys
-assert importlib.util.find_spec("grader") is None, "the course package is importable"
-assert not any("backprop" in str(p) or "__editable__" in str(p) for p in sys.meta_path)
-print("no course package:", sorted(p for p in __import__("os").listdir(".")))"""
-
-COLAB_CELL = """\
-# What Colab looks like to Otter: its shell class, and the frontend that holds the notebook.
-import sys, types
-_shell = get_ipython()
-_shell.__class__ = type("Shell", (type(_shell),), {
-    "__repr__": lambda self: "<google.colab._shell.Shell object>"})
-_colab, _message = types.ModuleType("google.colab"), types.ModuleType("google.colab._message")
-def _blocking_request(kind, request="", timeout_sec=5):
-    assert kind == "get_ipynb"
-    import json
-    with open(%r, encoding="utf-8") as f:
-        return {"ipynb": json.load(f)}
-_message.blocking_request = _blocking_request
-_colab._message = _message
-sys.modules.update({"google": types.ModuleType("google"), "google.colab": _colab,
-                    "google.colab._message": _message})
-del _shell"""
-
-RESULTS_CELL = f"""\
-import json
-_results = {{}}
-for _q in {QUESTIONS!r}:
-    _file = grader.check(_q)
-    _results[_q] = [[r.test_case.name, bool(r.passed), r.message]
-                    for r in _file.test_case_results]
-print({RESULTS!r} + json.dumps(_results))"""
-
-
-@pytest.fixture(scope="session")
-def student_kernel(tmp_path_factory):
-    """A kernel spec for a Python that has Otter and torch but not this package."""
-    base = tmp_path_factory.mktemp("student-kernel")
-    venv = base / "venv"
-    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
-    site = next(venv.glob("lib/python*/site-packages"))
-    (site / "project_packages.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
-    spec = base / "kernels" / KERNEL
-    spec.mkdir(parents=True)
-    (spec / "kernel.json").write_text(json.dumps({
-        "argv": [str(venv / "bin" / "python"), "-m", "ipykernel_launcher", "-f",
-                 "{connection_file}"],
-        "display_name": "student", "language": "python",
-        "env": {"PYTHONPATH": "", "MPLBACKEND": "Agg"}}))
-    return KernelSpecManager(kernel_dirs=[str(base / "kernels")])
-
-
-def execute(notebook, folder, specs, colab=False, timeout=300):
-    """Run `notebook` in `folder` with the student kernel; return the executed notebook.
-
-    In Jupyter the notebook file is saved in the folder first (as Jupyter would); in Colab the
-    folder stays empty and the fake frontend serves the notebook."""
-    notebook = copy.deepcopy(notebook)
-    folder.mkdir(parents=True, exist_ok=True)
-    if colab:
-        served = folder.parent / f"{folder.name}-frontend.ipynb"
-        nbformat.write(notebook, served)
-    else:
-        nbformat.write(notebook, folder / NOTEBOOK)
-    extra = [PROOF_CELL] + ([COLAB_CELL % str(served)] if colab else [])
-    notebook.cells[:0] = [nbformat.v4.new_code_cell(s) for s in extra]
-    notebook.cells.append(nbformat.v4.new_code_cell(RESULTS_CELL))
-    manager = KernelManager(kernel_name=KERNEL, kernel_spec_manager=specs)
-    client = NotebookClient(notebook, km=manager, timeout=timeout, allow_errors=True,
-                            resources={"metadata": {"path": str(folder)}})
-    client.execute()
-    return notebook
-
-
-def text(cell):
-    parts = []
-    for output in cell.get("outputs", []):
-        if output.output_type == "stream":
-            parts.append(output.text)
-        elif output.output_type in ("execute_result", "display_data"):
-            parts.append(output.data.get("text/plain", ""))
-        elif output.output_type == "error":
-            parts.append(f"ERROR {output.ename}: {output.evalue}")
-    return "".join(parts)
-
-
-def errors(notebook):
-    return [(c.source[:60], text(c)) for c in notebook.cells if c.cell_type == "code"
-            and any(o.output_type == "error" for o in c.get("outputs", []))]
-
-
-def check_outputs(notebook):
-    return {c.source.split('"')[1]: text(c) for c in notebook.cells
-            if c.cell_type == "code" and c.source.startswith('grader.check("')}
-
-
-def check_results(notebook):
-    found = text(notebook.cells[-1])
-    assert RESULTS in found, found[-3000:]
-    return json.loads(found.split(RESULTS, 1)[1])
 
 
 def sealed_public(graded):
@@ -252,8 +142,7 @@ def test_otter_check_with_only_the_notebook_and_an_empty_tests_folder(runs, stud
     folder = tmp_path / "only-the-notebook"
     (folder / "tests").mkdir(parents=True)
     (folder / NOTEBOOK).write_bytes((solved_folder / NOTEBOOK).read_bytes())
-    python = Path(json.loads(Path(student_kernel.get_kernel_spec(KERNEL).resource_dir,
-                                  "kernel.json").read_text())["argv"][0])
+    python = kernel_python(student_kernel)
     start = time.monotonic()
     done = subprocess.run([str(python), "-m", "otter", "check", NOTEBOOK], cwd=folder,
                           capture_output=True, text=True, env={"PATH": "/usr/bin:/bin",
