@@ -2,15 +2,34 @@
 
 import argparse
 import sys
+import textwrap
 from pathlib import Path
 
 from grader import project
 
 
-def assign(args):
+class _Formatter(argparse.HelpFormatter):
+    """Help text wrapped at spaces only: a path stays whole even when it has hyphens."""
+
+    def _split_lines(self, text, width):
+        return textwrap.wrap(" ".join(text.split()), width, break_on_hyphens=False,
+                             break_long_words=False)
+
+
+def assign_command(args):
     from grader.assign import build
 
-    outcome = build.assign(Path(args.root))
+    if args.root is None:
+        root, found = project.root()
+        if root is None:
+            print("backprop-grader assign: no project here (a folder with setup.py, reference/ "
+                  "and grader/) and none installed: give --root PATH.", file=sys.stderr)
+            return 2
+        print(f"Building {root}: {found}.", flush=True)
+    else:
+        root = Path(args.root).resolve()
+        print(f"Building {root}: given with --root.", flush=True)
+    outcome = build.assign(root)
     print(outcome.tables())
     if not outcome.ok:
         for problem in outcome.problems:
@@ -22,7 +41,7 @@ def assign(args):
     return 0
 
 
-def grade(args):
+def grade_command(args):
     from grader.classroom import batch
     from grader.feedback import tables
 
@@ -62,7 +81,7 @@ def grade(args):
     return 0
 
 
-def report(args):
+def report_command(args):
     from grader.classroom import report as class_report
 
     graded = Path(args.graded)
@@ -77,36 +96,43 @@ def report(args):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(prog="backprop-grader", description=__doc__)
+    parser = argparse.ArgumentParser(prog="backprop-grader", description=__doc__,
+                                     formatter_class=_Formatter)
     commands = parser.add_subparsers(dest="command", required=True)
-    root = project.root()
-    p = commands.add_parser("assign", help="build student_template/ and dist/autograder.zip, "
-                                           "then grade the reference and the blank template")
-    p.add_argument("--root", default=str(root or "."),
-                   help="the project directory (default: the project of this package, "
-                        f"{root or '.'})")
-    p.set_defaults(run=assign)
+    root, _ = project.root()
+    p = commands.add_parser("assign", formatter_class=_Formatter,
+                            help="build student_template/ and dist/autograder.zip, then grade "
+                                 "the reference and the blank template")
+    p.add_argument("--root", default=None,
+                   help="the project directory (default: the project the current directory "
+                        "is in, else the one this package is installed from"
+                        + (f", now {root}" if root else "") + ")")
+    p.set_defaults(run=assign_command)
     p = commands.add_parser(
-        "grade", help="grade submissions: notebooks, zips, folders of them, or Gradescope "
-                      "export zips/folders",
+        "grade", formatter_class=_Formatter,
+        help="grade submissions: notebooks, zips, folders of them, or Gradescope export "
+             "zips/folders",
         description="Grade submissions exactly as Gradescope does, in parallel; write "
                     "OUT/<submission>/ (results.json, sealed.json, feedback.txt, output.txt) "
                     "and OUT/scores.csv. Run it again to grade only what is new or changed.")
     p.add_argument("inputs", nargs="+", help="notebooks, submission zips, folders of them, or "
                                              "Gradescope export zips or folders")
-    p.add_argument("--zip", help="the autograder zip (default: dist/autograder.zip of the project "
-                                 f"this package runs from, {(root or Path('.')) / project.ZIP}, "
-                                 "else ./dist/autograder.zip)")
+    p.add_argument("--zip", help="the autograder zip (default: dist/autograder.zip of the "
+                                 "project the current directory is in, else of the one this "
+                                 "package is installed from"
+                                 + (f", now {root / project.ZIP}" if root else "")
+                                 + "; else ./dist/autograder.zip)")
     p.add_argument("--out", default="graded", help="where results go (default: graded/ in the "
                                                    "current directory)")
     p.add_argument("--workers", type=int, default=None,
                    help="submissions graded at once (default: one per core)")
-    p.set_defaults(run=grade)
-    p = commands.add_parser("report", help="an HTML report on a graded class",
+    p.set_defaults(run=grade_command)
+    p = commands.add_parser("report", formatter_class=_Formatter,
+                            help="an HTML report on a graded class",
                             description="Write report.html (self-contained) and its plots.")
     p.add_argument("graded", help="the output folder of `grade`")
     p.add_argument("--out", help="where the report goes (default: GRADED/report)")
-    p.set_defaults(run=report)
+    p.set_defaults(run=report_command)
     args = parser.parse_args(argv)
     return args.run(args)
 

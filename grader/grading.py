@@ -54,9 +54,9 @@ def grade_directory(autograder, sandbox):
             for private in (autograder, context.source, results, context.submission):
                 if private.exists():
                     private.chmod(0o700)
-        from grader.sealed.grade import grade
+        from grader.sealed.grade import grade_notebook
 
-        report = grade(notebook, context, sandbox)
+        report = grade_notebook(notebook, context, sandbox)
         report.messages[:0] = messages
         for kind, detail in flags:
             report.flag(kind, detail)

@@ -61,7 +61,7 @@ def production_zip(built):
 @pytest.fixture(scope="session")
 def grade_all(built, tmp_path_factory):
     """Grade {name: notebook or path} through the built zip, two at a time, as a batch does (one
-    `grader.classroom.workers.grade` per submission, in worker processes kept for the whole
+    `grader.classroom.workers.grade_submission` per submission, in worker processes kept for the whole
     session); save each result as a batch would; return {name: Graded}."""
     _, zip_path, _ = built
     out = tmp_path_factory.mktemp("graded")
@@ -74,7 +74,7 @@ def grade_all(built, tmp_path_factory):
             worker = workers.Worker()
             started.append(worker)
         try:
-            graded = workers.grade(zip_path, path, worker)
+            graded = workers.grade_submission(zip_path, path, worker)
         finally:
             idle.put(worker)
         workers.write(graded, out / "results" / name)
@@ -156,3 +156,12 @@ def attacked(corpus):
     from adversarial import EXPECT
 
     return {name: corpus[name] for name in EXPECT}
+
+
+@pytest.fixture(scope="session")
+def student_kernel(tmp_path_factory):
+    """A kernel spec for a Python that has Otter and torch but not this package (see
+    tests/kernels.py); one for the whole session."""
+    from kernels import make_kernel
+
+    return make_kernel(tmp_path_factory.mktemp("student-kernel"))

@@ -1,16 +1,43 @@
-"""Build test submissions from the student template."""
+"""The homework's facts, read from the reference notebook (its questions, their points, which
+are extra credit, the answer names), and test submissions built from the student template."""
 
 import copy
+import re
+from pathlib import Path
 
 import nbformat
+import yaml
 
 MAIN_MARK = "# MAIN CODE"
-# The questions, in notebook order: five written-answer questions around six engine steps.
-QUESTIONS = ["paper_calculus", "paper_forward", "paper_backward", "step1_forward",
-             "step2_backward", "step3_add_mul", "step4_tensors", "step5_higher_order",
-             "step6_matmul", "bigo_time", "bigo_memory"]
-ENGINE_STEPS = QUESTIONS[3:9]
-ANSWER_QUESTIONS = [q for q in QUESTIONS if q not in ENGINE_STEPS]
+REFERENCE = Path(__file__).resolve().parent.parent / "reference" / "HW1.2_Backpropagation.ipynb"
+
+
+def _facts(path):
+    """(questions in order, {question: points}, {question: answer names}, extra credit)."""
+    questions, points, answers, question = [], {}, {}, None
+    notebook = nbformat.read(path, as_version=4)
+    config = yaml.safe_load(notebook.cells[0].source)
+    plugin = next(iter(config["plugins"][0].values()))
+    for cell in notebook.cells:
+        if cell.cell_type == "raw" and cell.source.startswith("# BEGIN QUESTION"):
+            question = yaml.safe_load(cell.source.split("\n", 1)[1])["name"]
+            questions.append(question)
+            points[question], answers[question] = 0, []
+        elif cell.cell_type == "raw" and cell.source.startswith("# END QUESTION"):
+            question = None
+        elif question and cell.cell_type == "code" and "# BEGIN TEST CONFIG" in cell.source:
+            header = cell.source.split('"""')[1].replace("# BEGIN TEST CONFIG", "")
+            points[question] += yaml.safe_load(header)["points"]
+        elif question and cell.cell_type == "code":
+            answers[question] += re.findall(r"^(\w+) = .*# SOLUTION$", cell.source, re.M)
+    return questions, points, answers, plugin["extra_credit"]
+
+
+QUESTIONS, POINTS, ANSWER_NAMES, EXTRA_CREDIT = _facts(REFERENCE)
+ENGINE_STEPS = [q for q in QUESTIONS if not ANSWER_NAMES[q]]
+ANSWER_QUESTIONS = [q for q in QUESTIONS if ANSWER_NAMES[q]]
+REGULAR_TOTAL = sum(p for q, p in POINTS.items() if q not in EXTRA_CREDIT)
+EXTRA_TOTAL = sum(POINTS[q] for q in EXTRA_CREDIT)
 # Answers a correct student might type (other spellings than the reference's).
 REFERENCE_ANSWERS = {
     "dz_dx_formula": "sinh(x)", "fwd_a": "log 2", "fwd_b": "2", "fwd_c": "log 2",
@@ -19,6 +46,7 @@ REFERENCE_ANSWERS = {
     "T_run": "O(nbd^2)", "T_forward": "O(nbd^2)", "T_backward": "O(nbd^2)",
     "T_backward_W1": "O(nbd^2)", "M_run": "O(bd)", "M_forward": "O(nbd)",
     "M_backward": "O(nbd + nd^2)", "M_backward_W1": "O(nbd + d^2)"}
+assert set(REFERENCE_ANSWERS) == {n for names in ANSWER_NAMES.values() for n in names}
 
 
 def load(path):

@@ -92,7 +92,7 @@ def test_colab_link_is_configurable(tmp_path):
     assert "https://colab.research.google.com/drive/abc123" in first.source
 
 
-def test_broken_reference_changes_nothing_and_names_the_case(tmp_path, capsys):
+def test_broken_reference_changes_nothing_and_names_the_case(tmp_path, capsys, monkeypatch):
     """A reference broken on purpose: the previous template and zip stay byte-identical, and
     the error names each failing case with what was expected and what was found."""
     from grader import cli
@@ -113,11 +113,15 @@ def test_broken_reference_changes_nothing_and_names_the_case(tmp_path, capsys):
     before = {**tree_digest(tmp_path / "student_template"),
               **tree_digest(tmp_path / "dist")}
 
-    assert cli.main(["assign", "--root", str(tmp_path)]) == 1
+    monkeypatch.chdir(tmp_path / "reference")   # inside the second checkout, no --root
+    assert cli.main(["assign"]) == 1
+    captured = capsys.readouterr()
+    first = captured.out.splitlines()[0]
+    assert first == f"Building {tmp_path}: the project the current directory is in."
 
     after = {**tree_digest(tmp_path / "student_template"), **tree_digest(tmp_path / "dist")}
     assert after == before
-    errors = capsys.readouterr().err
+    errors = captured.err
     failing = [line for line in errors.splitlines() if line.startswith("ERROR: ")]
     mul = [line for line in failing if "fails step3_add_mul / mul and add:" in line]
     assert len(mul) == 1, errors

@@ -10,7 +10,8 @@ from pathlib import Path
 
 
 from conftest import NOTEBOOK, ROOT
-from notebooks import QUESTIONS, REFERENCE_ANSWERS, load, main_cell
+from notebooks import (EXTRA_CREDIT, EXTRA_TOTAL, POINTS, QUESTIONS, REFERENCE_ANSWERS,
+                       REGULAR_TOTAL, load, main_cell)
 
 SEED = Path(__file__).parent / "data" / "HW1.2_Backpropagation.txt"  # the homework as given
 
@@ -109,7 +110,7 @@ def test_zip_contents(built):
     assert "playwright" not in setup and "texlive" not in setup and "pandoc" not in setup
     assert "grader.gradescope" in run
     assert config["plugins"][0]["grader.otter_plugin.SealedGrading"]["extra_credit"] == \
-        ["step5_higher_order"]
+        EXTRA_CREDIT
     assert homework["questions"] == QUESTIONS
     assert homework["provided"].startswith("# Do not change") and \
         "class ComputationNode" in homework["provided"]
@@ -125,8 +126,8 @@ def otter_run(zip_path, notebook_path, out_dir):
 
 
 def test_otter_run_reference_full_blank_zero(built, tmp_path):
-    """`otter run` gives the scores and the one total every tool gives: 40.5 points possible,
-    extra credit on top (Gradescope's convention: its entry has a maximum of 0)."""
+    """`otter run` gives the scores and the one total every tool gives: the regular points
+    possible, extra credit on top (Gradescope's convention: its entry has a maximum of 0)."""
     from concurrent.futures import ThreadPoolExecutor
 
     template, zip_path, solution = built
@@ -135,11 +136,11 @@ def test_otter_run_reference_full_blank_zero(built, tmp_path):
                                     [(solution, tmp_path / "reference"),
                                      (template, tmp_path / "blank")])
     assert list(reference) == QUESTIONS and list(blank) == QUESTIONS
-    extra = "step5_higher_order"
-    assert all(score == most > 0 for q, (score, most) in reference.items() if q != extra)
-    assert reference[extra] == (5, 0)
-    assert sum(most for _, most in reference.values()) == 40.5
-    assert sum(score for score, _ in reference.values()) == 45.5
+    assert all(score == most == POINTS[q] for q, (score, most) in reference.items()
+               if q not in EXTRA_CREDIT)
+    assert all(reference[q] == (POINTS[q], 0) for q in EXTRA_CREDIT)
+    assert sum(most for _, most in reference.values()) == REGULAR_TOTAL
+    assert sum(score for score, _ in reference.values()) == REGULAR_TOTAL + EXTRA_TOTAL
     assert all(score == 0 for score, _ in blank.values())
 
 

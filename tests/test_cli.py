@@ -13,7 +13,8 @@ import pytest
 
 from adversarial import HANG_ON_LOAD
 from conftest import TEST_LIMITS
-from notebooks import REFERENCE_ANSWERS, load, reference_main, with_answers, with_main
+from notebooks import (EXTRA_TOTAL, REFERENCE_ANSWERS, REGULAR_TOTAL, load, reference_main,
+                       with_answers, with_main)
 
 from grader import cli, project
 from grader.classroom import batch
@@ -27,10 +28,10 @@ PROTECTED = "x = Leaf(math.log(2), 'x')\ncosh_x = Mean(Exp(x), Exp(-x))"
 
 @pytest.fixture
 def project_at(tmp_path, monkeypatch):
-    """Make `project.root()` (where the package finds dist/autograder.zip) a folder of the
-    test's choosing, and run from another, empty, directory."""
+    """Make the project this package is installed from a folder of the test's choosing, and
+    run from another directory, in no project."""
     def use(folder):
-        monkeypatch.setattr(project, "root", lambda: folder)
+        monkeypatch.setattr(project, "installed", lambda: folder)
         elsewhere = tmp_path / "elsewhere"
         elsewhere.mkdir(exist_ok=True)
         monkeypatch.chdir(elsewhere)
@@ -38,8 +39,19 @@ def project_at(tmp_path, monkeypatch):
     return use
 
 
-def test_project_root_is_where_the_package_lives():
-    assert project.root() == ROOT
+def test_the_project_is_found_from_the_current_directory_first(tmp_path, monkeypatch):
+    """Inside a checkout (at its top or deeper), that checkout; elsewhere, the one this package
+    is installed from."""
+    assert project.installed() == ROOT
+    second = tmp_path / "term 2-copy"
+    (second / "reference").mkdir(parents=True)
+    (second / "grader").mkdir()
+    (second / "setup.py").write_text("")
+    (second / "tests" / "deep").mkdir(parents=True)
+    monkeypatch.chdir(second / "tests" / "deep")
+    assert project.root() == (second, "the project the current directory is in")
+    monkeypatch.chdir(tmp_path)
+    assert project.root() == (ROOT, "the project this package is installed from")
 
 
 def test_grade_from_another_directory_finds_the_project_zip(built, tmp_path, project_at, capsys):
@@ -54,10 +66,10 @@ def test_grade_from_another_directory_finds_the_project_zip(built, tmp_path, pro
     assert cli.main(["grade", str(submission), "--workers", "1"]) == 0
     out = capsys.readouterr().out
     assert str(fake_project / "dist" / "autograder.zip") in out
-    assert "40.5 / 40.5 + 5 extra credit" in out
+    assert f"{REGULAR_TOTAL:g} / {REGULAR_TOTAL:g} + {EXTRA_TOTAL:g} extra credit" in out
     with open(here / "graded" / "scores.csv") as f:
         (row,) = csv.DictReader(f)
-    assert (float(row["total"]), row["status"], row["flags"]) == (40.5, "graded", "")
+    assert (float(row["total"]), row["status"], row["flags"]) == (REGULAR_TOTAL, "graded", "")
 
 
 def test_missing_zip_is_reported_before_grading(built, tmp_path, project_at, capsys):
@@ -125,7 +137,7 @@ def flagged_class(built, tmp_path_factory):
 def test_clean_submission_is_just_graded(flagged_class):
     _, rows = flagged_class
     assert (rows["clean"]["status"], rows["clean"]["flags"]) == ("graded", "")
-    assert float(rows["clean"]["total"]) == 40.5
+    assert float(rows["clean"]["total"]) == REGULAR_TOTAL
 
 
 def test_timed_out_submission_is_flagged(flagged_class):
@@ -141,7 +153,7 @@ def test_edited_protected_cell_is_flagged(flagged_class):
     row = rows["edited"]
     assert row["status"] == "graded, flagged"
     assert re.search(r"(^|; )edited: ", row["flags"]), row["flags"]
-    assert float(row["total"]) == 40.5  # grading used the original cell
+    assert float(row["total"]) == REGULAR_TOTAL  # grading used the original cell
 
 
 def test_whitespace_only_change_is_not_flagged(flagged_class):
@@ -149,7 +161,7 @@ def test_whitespace_only_change_is_not_flagged(flagged_class):
     assert re.search(r"(^|; )edited: ", rows["edited"]["flags"])  # else this test proves nothing
     row = rows["whitespace"]
     assert "edited" not in row["flags"], row["flags"]
-    assert float(row["total"]) == 40.5
+    assert float(row["total"]) == REGULAR_TOTAL
 
 
 def test_report_lists_the_flagged_submissions(flagged_class):

@@ -7,9 +7,8 @@ import pytest
 
 from conftest import report_cases, scores
 from engines import CORRECT, WRONG
-from notebooks import ENGINE_STEPS, reference_main
+from notebooks import ENGINE_STEPS, POINTS, reference_main
 
-STEP_POINTS = 5
 
 
 @pytest.fixture(scope="module")
@@ -24,15 +23,15 @@ def test_corpus_size():
 @pytest.mark.parametrize("name", sorted(WRONG))
 def test_wrong_engine_loses_what_it_should(graded, name):
     got = scores(graded[name])
-    want = {step: WRONG[name]["expect"].get(step, STEP_POINTS) for step in ENGINE_STEPS}
+    want = {step: WRONG[name]["expect"].get(step, POINTS[step]) for step in ENGINE_STEPS}
     assert {step: got[step] for step in ENGINE_STEPS} == want
-    assert any(got[step] < STEP_POINTS for step in ENGINE_STEPS)
+    assert any(got[step] < POINTS[step] for step in ENGINE_STEPS)
 
 
 @pytest.mark.parametrize("name", sorted(CORRECT))
 def test_correct_engine_keeps_full_marks(graded, name):
     got = scores(graded[name])
-    assert {step: got[step] for step in ENGINE_STEPS} == {s: STEP_POINTS for s in ENGINE_STEPS}
+    assert {step: got[step] for step in ENGINE_STEPS} == {s: POINTS[s] for s in ENGINE_STEPS}
 
 
 def test_feedback_is_specific_and_shows_no_solution(graded, built):

@@ -224,45 +224,20 @@ def test_unzip_does_not_unpack_nested_zips(box):
 
 # --- prepare ----------------------------------------------------------------------------------
 
-def test_prepare_keeps_one_notebook_under_the_homework_name(tmp_path):
+def test_prepare_reads_the_notebook_without_its_outputs(tmp_path):
     (tmp_path / NOTEBOOK).write_text(notebook_text("x = 1", outputs=True))
     notebook, notes, flags = intake.prepare(tmp_path, NOTEBOOK)
-    assert flags == []
+    assert flags == [] and notes == []
     assert [c.source for c in notebook.cells] == ["x = 1"]
     assert notebook.cells[0].outputs == []
-    written = nbformat.read(tmp_path / NOTEBOOK, as_version=4)
-    assert [c.source for c in written.cells] == ["x = 1"]
-    assert written.cells[0].outputs == []
-    assert (tmp_path / "_submitted" / NOTEBOOK).is_file()
 
 
-def test_prepare_deletes_otter_logs_everywhere(tmp_path):
-    (tmp_path / NOTEBOOK).write_text(notebook_text("x = 1"))
-    (tmp_path / ".OTTER_LOG").write_bytes(b"pickle")
-    (tmp_path / "deep" / "er").mkdir(parents=True)
-    (tmp_path / "deep" / "er" / ".OTTER_LOG").write_bytes(b"pickle")
-    intake.prepare(tmp_path, NOTEBOOK)
-    assert [p for p in tmp_path.rglob("*") if p.name == ".OTTER_LOG"] == []
-
-
-def test_prepare_deletes_otter_logs_inside_zips(tmp_path):
+def test_prepare_reads_a_notebook_inside_a_zip(tmp_path):
     make_zip(tmp_path / "upload.zip", [(NOTEBOOK, notebook_text("x = 1")),
                                        (".OTTER_LOG", b"pickle"), ("a/.OTTER_LOG", b"pickle")])
     notebook, notes, flags = intake.prepare(tmp_path, NOTEBOOK)
     assert "Unpacked upload.zip." in notes
-    assert not (tmp_path / "upload.zip").exists()
-    assert [p for p in tmp_path.rglob("*") if p.name == ".OTTER_LOG"] == []
     assert [c.source for c in notebook.cells] == ["x = 1"]
-
-
-def test_prepare_survives_a_directory_named_otter_log(tmp_path):
-    make_zip(tmp_path / "upload.zip", [(NOTEBOOK, notebook_text("x = 1")),
-                                       (".OTTER_LOG/x", b"pickle")])
-    try:
-        intake.prepare(tmp_path, NOTEBOOK)
-    except SubmissionError:
-        return
-    assert [p for p in tmp_path.rglob("*") if p.name == ".OTTER_LOG"] == []
 
 
 def test_prepare_grades_the_notebook_with_the_homework_name_among_several(tmp_path):
@@ -272,11 +247,6 @@ def test_prepare_grades_the_notebook_with_the_homework_name_among_several(tmp_pa
     assert [c.source for c in notebook.cells] == ["chosen = 1"]
     assert flags == [("renamed", f"2 notebooks; graded {NOTEBOOK}")]
     assert f"Graded {NOTEBOOK}; ignored the other notebooks." in notes
-    assert sorted(p.name for p in tmp_path.glob("*.ipynb")) == [NOTEBOOK]
-    assert sorted(p.name for p in (tmp_path / "_submitted").iterdir()) == \
-        sorted([NOTEBOOK, "scratch.ipynb"])
-    written = nbformat.read(tmp_path / NOTEBOOK, as_version=4)
-    assert [c.source for c in written.cells] == ["chosen = 1"]
 
 
 def test_prepare_refuses_several_notebooks_none_with_the_homework_name(tmp_path):
@@ -295,8 +265,6 @@ def test_prepare_grades_a_renamed_single_notebook(tmp_path):
     assert [c.source for c in notebook.cells] == ["mine = 1"]
     assert flags == [("renamed", "the notebook was named my homework (1).ipynb")]
     assert "The notebook was named my homework (1).ipynb." in notes
-    assert sorted(p.name for p in tmp_path.glob("*.ipynb")) == [NOTEBOOK]
-    assert (tmp_path / "_submitted" / "my homework (1).ipynb").is_file()
 
 
 def test_prepare_ignores_checkpoints_and_macos_folders(tmp_path):
@@ -335,15 +303,14 @@ def test_prepare_does_not_unpack_a_zip_inside_the_zip(tmp_path):
     assert not list(tmp_path.rglob("*.ipynb"))
 
 
-def test_prepare_moves_other_files_aside(tmp_path):
+def test_prepare_leaves_the_submission_as_it_was(tmp_path):
+    """Intake only reads: what a submission holds beside the notebook is never moved, run or
+    written over (grading runs none of it)."""
     (tmp_path / NOTEBOOK).write_text(notebook_text("x = 1"))
     (tmp_path / "helpers.py").write_text("import os\n")
-    (tmp_path / "conftest.py").write_text("raise SystemExit\n")
+    before = {p.name: p.read_bytes() for p in tmp_path.iterdir()}
     intake.prepare(tmp_path, NOTEBOOK)
-    assert sorted(p.name for p in tmp_path.glob("*.py")) == []
-    assert (tmp_path / "_submitted" / "helpers.py").read_text() == "import os\n"
-    assert (tmp_path / "_submitted" / "conftest.py").read_text() == "raise SystemExit\n"
-    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([NOTEBOOK, "_submitted"])
+    assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == before
 
 
 # --- read_notebook ----------------------------------------------------------------------------

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from notebooks import EXTRA_CREDIT, POINTS
 from grader.classroom import batch
 from grader.classroom import report as class_report
 from grader.results import CaseResult, QuestionResult, Report
@@ -23,9 +24,7 @@ WIDTH, HEIGHT = 1366, 900
 FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
          "--disable-background-networking", "--disable-component-update", "--disable-sync",
          "--hide-scrollbars", f"--window-size={WIDTH},{HEIGHT}"]
-QUESTIONS = {"paper_calculus": 1, "paper_forward": 3, "paper_backward": 3.5, "step1_forward": 5,
-             "step2_backward": 5, "step3_add_mul": 5, "step4_tensors": 5,
-             "step5_higher_order": 5, "step6_matmul": 5, "bigo_time": 4, "bigo_memory": 4}
+QUESTIONS = POINTS
 # Runs after load, writes what it measured into the page; --dump-dom prints it.
 PROBE = """<script>
 window.addEventListener("load", () => {
@@ -66,7 +65,7 @@ def _report(k):
             CaseResult("first case", points / 2, False, passed, message),
             CaseResult("hidden case", points / 2, True, passed or k % 2 == 0, message)],
             "timeout" if k == 3 and name == "step2_backward" else "finished",
-            name == "step5_higher_order"))
+            name in EXTRA_CREDIT))
     report = Report(questions)
     if k == 3:  # as sealed grading flags a question whose check timed out
         report.flag("timeout", "step2_backward: timed out after 20 s")
@@ -90,7 +89,7 @@ def page(tmp_path_factory):
         if k == 11:
             report = Report.failed(report.questions, "The notebook is not JSON (line 1, column "
                                                      "3): it could not be read.",
-                                   extra_credit=("step5_higher_order",))
+                                   extra_credit=tuple(EXTRA_CREDIT))
         report.save(folder / "sealed.json")
         (folder / "results.json").write_text("{}")
         (folder / "output.txt").write_text("")

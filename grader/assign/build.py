@@ -287,8 +287,8 @@ def assign(root):
         zip_path = scratch / "dist" / "autograder.zip"
         worker = workers.Worker()  # one grading process for both: imports paid once
         try:
-            reference = workers.grade(zip_path, solution, worker)
-            blank = workers.grade(zip_path, template, worker)
+            reference = workers.grade_submission(zip_path, solution, worker)
+            blank = workers.grade_submission(zip_path, template, worker)
         finally:
             worker.close()
         problems = verify(reference, blank)

@@ -124,17 +124,17 @@ def grade_all(entries, zip_path, out_dir, workers, progress=None):
     progress = progress or Progress(len(entries), len(entries) - len(todo))
     graded, mine, started = [], threading.local(), []
 
-    def grade(entry):
+    def grade_entry(entry):
         worker = getattr(mine, "worker", None)
         if worker is None or not worker.alive:
             worker = mine.worker = runner.Worker()
             started.append(worker)
-        return runner.grade(zip_path, entry.path, worker)
+        return runner.grade_submission(zip_path, entry.path, worker)
 
     previous = signal.signal(signal.SIGTERM, _interrupt)
     try:
         with ThreadPoolExecutor(workers or os.cpu_count() or 1) as pool:
-            pending = {pool.submit(grade, entry): entry for entry in todo}
+            pending = {pool.submit(grade_entry, entry): entry for entry in todo}
             try:
                 while pending:
                     finished, _ = wait(pending, return_when=FIRST_COMPLETED)

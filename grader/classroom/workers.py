@@ -61,7 +61,7 @@ class Worker:
             self.lines.put(line.strip())
         self.lines.put(None)
 
-    def grade(self, autograder, limit):
+    def run(self, autograder, limit):
         """True if the directory was graded within `limit` seconds; False if this worker died
         or overran (it is then killed and must not be used again)."""
         self.process.stdin.write(f"{autograder}\n")
@@ -103,7 +103,7 @@ def stop_all():
         worker.close()
 
 
-def grade(zip_path, submission, worker=None, timeout=None):
+def grade_submission(zip_path, submission, worker=None, timeout=None):
     """Grade one submission: a .ipynb, a .zip, or a folder holding what the student uploaded.
     Uses `worker` if given and alive, else a Worker of its own."""
     submission = Path(submission)
@@ -124,7 +124,7 @@ def grade(zip_path, submission, worker=None, timeout=None):
         own = worker is None or not worker.alive
         worker = Worker() if own else worker
         try:
-            in_time = worker.grade(autograder, limit)
+            in_time = worker.run(autograder, limit)
         finally:
             if own:
                 worker.close()

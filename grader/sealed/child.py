@@ -15,7 +15,6 @@ that student code never sees.
 
 import builtins
 import os
-import resource
 import sys
 import types
 
@@ -62,21 +61,10 @@ def main(wall, limits, requests, replies):
     """Entry point of a sandboxed child, forked from the zygote after `prepare`; never
     returns."""
     try:
-        _close_inherited({requests, replies, wall.ruleset})
-        enforced = wall.confine(limits)
+        enforced = wall.confine(limits, keep=(requests, replies))
         _serve(requests, replies, enforced)
     finally:
         os._exit(0)
-
-
-def _close_inherited(keep):
-    """Close every descriptor but those in `keep`: a forked child inherits the zygote's socket,
-    which student code could write to."""
-    low = 3
-    for fd in sorted(fd for fd in keep if fd is not None):
-        os.closerange(low, fd)
-        low = fd + 1
-    os.closerange(low, resource.getrlimit(resource.RLIMIT_NOFILE)[0])
 
 
 def _prepare_torch():

@@ -28,7 +28,7 @@ STOPPED = {
 }
 
 
-def grade(notebook, context, sandbox):
+def grade_notebook(notebook, context, sandbox):
     """Grade a notebook (nbformat 4) with the questions and settings of `context`; return a
     Report."""
     settings, homework = context.settings, context.homework

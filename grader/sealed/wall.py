@@ -5,9 +5,10 @@ hook second.
 Python's directories, builds the Landlock ruleset and loads the libraries the kernel layers use.
 `Wall.confine(limits)` runs in each child before any student code and applies, in order:
 
-1. a session of its own, rlimits (memory, CPU, no file may grow: nothing is ever written), a
-   user id of its own when the grader is root and Python is readable by others, death with
-   its parent, a harmless working directory, a minimal environment, stdio on /dev/null;
+1. no inherited descriptor but its pipes, a session of its own, rlimits (memory, CPU, no file
+   may grow: nothing is ever written), a user id of its own when the grader is root and Python
+   is readable by others, death with its parent, a harmless working directory, a minimal
+   environment, stdio on /dev/null;
 2. PR_SET_NO_NEW_PRIVS, then Landlock (any ABI; rights the kernel lacks are masked off): read
    only beneath Python's directories and three devices, write nowhere; from ABI 4 no TCP, from
    ABI 6 no signal or abstract unix socket leaves the process;
@@ -216,9 +217,11 @@ class Wall:
 
     # -- in each child ---------------------------------------------------------------------
 
-    def confine(self, limits):
+    def confine(self, limits, keep=()):
         """Wall this process in (irreversibly); return lines for staff saying what is enforced.
-        `limits`: memory_mb, cpu_seconds, uid (None: keep the grading user)."""
+        `limits`: memory_mb, cpu_seconds, uid (None: keep the grading user), parent (the pid to
+        die with); `keep`: the descriptors to keep open besides stdio."""
+        _close_inherited(set(keep) | ({self.ruleset} if self.ruleset is not None else set()))
         self._process(limits)
         lines = [f"user id {os.getuid()}" + (" (its own)" if limits.get("uid") else ""),
                  self._no_new_privs()]
@@ -277,6 +280,16 @@ class Wall:
         finally:
             os.close(self.ruleset)
         return self.landlock
+
+
+def _close_inherited(keep):
+    """Close every descriptor but stdio and those in `keep`: a forked child inherits the
+    zygote's socket, which student code could write to."""
+    low = 3
+    for fd in sorted(keep):
+        os.closerange(low, fd)
+        low = fd + 1
+    os.closerange(low, resource.getrlimit(resource.RLIMIT_NOFILE)[0])
 
 
 def _apply_seccomp(pid):

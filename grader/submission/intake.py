@@ -1,17 +1,19 @@
 """Intake: turn whatever a student uploaded into one clean notebook, or say what is wrong.
 
-Runs before Otter sees the submission. It unpacks zip files safely, deletes .OTTER_LOG files
-(Otter would unpickle them), picks the notebook, reads it defensively (size, JSON, nbformat 3),
-strips outputs, and saves it under the homework's file name, so that Otter finds exactly one
-notebook. Anything that cannot be graded raises SubmissionError with a message for the student.
+It unpacks zip files safely (no path leaves the folder, a size cap that holds even when a zip
+lies about its sizes), picks the notebook (the one with the homework's name if there are
+several), reads it defensively (size, JSON, nbformat 3) and strips its outputs. Nothing a
+submission holds besides that notebook is ever run or read. Anything that cannot be graded
+raises SubmissionError with a message for the student.
 """
 
 import json
-import shutil
 import zipfile
 from pathlib import Path
 
 import nbformat
+
+from grader.verdicts import Flag
 
 MAX_NOTEBOOK_BYTES = 100 * 2**20
 MAX_UNZIPPED_BYTES = 500 * 2**20
@@ -23,20 +25,19 @@ class SubmissionError(Exception):
 
 
 def prepare(directory, notebook_name):
-    """Leave exactly one notebook, `notebook_name`, in `directory`; return it (nbformat 4),
-    messages saying what was done, for the student, and flags for staff ((kind, detail))."""
+    """The notebook to grade in `directory` (nbformat 4), messages saying how it was found,
+    for the student, and flags for staff ((Flag, detail))."""
     directory = Path(directory)
     notes, flags = [], []
-    for archive in sorted(directory.glob("*.zip")):
+    archives = set(directory.glob("*.zip"))
+    for archive in sorted(archives):
         unzip(archive, directory / f"{archive.stem}_unzipped")
-        archive.unlink()
         notes.append(f"Unpacked {archive.name}.")
-    for log in directory.rglob(".OTTER_LOG"):
-        shutil.rmtree(log) if log.is_dir() and not log.is_symlink() else log.unlink()
     found = sorted(p for p in directory.rglob("*.ipynb")
                    if not IGNORED_PARTS & set(p.relative_to(directory).parts[:-1]))
     if not found:
-        others = ", ".join(sorted(p.name for p in directory.rglob("*") if p.is_file())[:10])
+        others = ", ".join(sorted(p.name for p in directory.rglob("*")
+                                  if p.is_file() and p not in archives)[:10])
         raise SubmissionError("No notebook (.ipynb file) was found in the submission"
                               + (f" (it holds: {others})." if others else ".")
                               + f" Submit {notebook_name}.")
@@ -48,19 +49,13 @@ def prepare(directory, notebook_name):
                 + ", ".join(str(p.relative_to(directory)) for p in found)
                 + f"); submit exactly one, {notebook_name}.")
         notes.append(f"Graded {named[0].relative_to(directory)}; ignored the other notebooks.")
-        flags.append(("renamed", f"{len(found)} notebooks; graded {named[0].name}"))
+        flags.append((Flag.RENAMED, f"{len(found)} notebooks; graded {named[0].name}"))
         found = named
     chosen = found[0]
     notebook = read_notebook(chosen)
     if chosen.name != notebook_name:
         notes.append(f"The notebook was named {chosen.name}.")
-        flags.append(("renamed", f"the notebook was named {chosen.name}"))
-    aside = directory / "_submitted"
-    aside.mkdir(exist_ok=True)
-    for path in list(directory.iterdir()):
-        if path != aside and path.suffix in (".ipynb", ".py") and path.is_file():
-            shutil.move(str(path), aside / path.name)
-    nbformat.write(notebook, directory / notebook_name)
+        flags.append((Flag.RENAMED, f"the notebook was named {chosen.name}"))
     return notebook, notes, flags
 
 
