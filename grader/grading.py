@@ -26,9 +26,8 @@ def preload():
     """Import what judging needs (sympy among it) in the background, while the first children
     run: it is not needed before their replies arrive."""
     def work():
-        import grader.answers  # noqa: F401
+        import grader.answers.compare  # noqa: F401
         import grader.feedback.results_json  # noqa: F401
-        import grader.sealed.grade  # noqa: F401
     thread = threading.Thread(target=work, daemon=True)
     thread.start()
     return thread

@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from grader.answers import (Verdict, compare_bigo, compare_value, readable_bigo,
+from grader.answers.compare import (Verdict, compare_bigo, compare_value, readable_bigo,
                             readable_value)
 from grader.answers import values
 

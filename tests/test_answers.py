@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from grader.answers import (DECIMAL_RTOL, Verdict, compare_bigo, compare_value, readable_bigo,
+from grader.answers.compare import (DECIMAL_RTOL, Verdict, compare_bigo, compare_value, readable_bigo,
                             readable_value)
 
 T_FWD = "O(n b d^2)"        # references of the big-O questions

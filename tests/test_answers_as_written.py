@@ -13,7 +13,7 @@ import time
 
 import pytest
 
-from grader.answers import (KINDS, RIGHT, Verdict, compare_bigo, compare_value, readable_bigo,
+from grader.answers.compare import (KINDS, RIGHT, Verdict, compare_bigo, compare_value, readable_bigo,
                             readable_value)
 from grader.answers import bigo, values
 from grader.answers.parse import show

@@ -27,7 +27,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 
-from .parse import MAX_TEXT, matching_braces
+from .latex import MAX_TEXT, matching_braces
 
 MAX_CELL = 100_000        # characters read from one markdown cell
 MAX_NOTEBOOK = 500_000    # characters read from all markdown cells together

@@ -28,8 +28,9 @@ import mpmath
 import sympy
 
 from .evaluate import HUGE, NotFinite, evaluate
+from .latex import BRACE as _BRACE
+from .latex import MAX_TEXT, matching_braces
 
-MAX_TEXT = 2_000      # characters in an answer, prose included, whitespace not counted
 MAX_RAW = 200_000     # characters of an answer looked at, whitespace included
 MAX_LENGTH = 300      # characters in the mathematics of one member, whitespace not counted
 MAX_MEMBERS = 8       # members of a chain A = B = C
@@ -141,19 +142,6 @@ def clean(text: str) -> str:
 # ---------------------------------------------------------- finding the math
 
 
-_BRACE = re.compile(r"\\.|[{}]", re.DOTALL)
-
-
-def matching_braces(s: str) -> dict:
-    """{position of '{': position of its '}'} in one linear pass; \\{ and \\} are skipped."""
-    pairs, stack = {}, []
-    for m in _BRACE.finditer(s):
-        c = m.group()
-        if c == "{":
-            stack.append(m.start())
-        elif c == "}" and stack:
-            pairs[stack.pop()] = m.start()
-    return pairs
 
 
 def _outside_braces(s, pattern):

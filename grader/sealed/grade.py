@@ -44,13 +44,12 @@ def grade_notebook(notebook, context, sandbox):
             if not cases:
                 continue
             names = set().union(*(c.spec.student_names for _, c in cases))
-            cells = submission.cells_for(names)
             jobs.append({
                 "phase": phase, "timeout": settings["step_timeout"],
                 "memory_mb": settings["memory_mb"],
-                "provided": provided,
-                "provided_at": sum(0 < c.number < submission.provided_at for c in cells),
-                "cells": [{"label": c.label, "source": c.source} for c in cells],
+                "provided": provided, "provided_number": submission.provided_at,
+                "cells": [{"label": c.label, "source": c.source, "number": c.number}
+                          for c in submission.cells_for(names)],
                 "cases": [{"id": k, "code": c.spec.code, "name": c.spec.name,
                            "params": c.spec.student_names, "inputs": c.spec.inputs}
                           for k, c in cases]})
@@ -80,8 +79,10 @@ def _judge(question, runs, sources, report, extra_credit):
             report.note(f"{question.name}: {run.status.value}: {run.detail} "
                         f"({run.seconds:.1f} s).")
             report.flag(STATUS_FLAGS[run.status], f"{question.name}: {run.detail}")
-        failures = [f"{e['cell']} raised an error: {describe(e['error'], sources)}"
-                    for e in run.loaded or []]
+        mine = {c["label"] for c in job["cells"]}  # a child may have loaded others' cells too
+        failures = [f"{_capital(sources.get(e['cell'], ('', e['cell']))[1])} raised an error: "
+                    f"{describe(e['error'], sources)}" for e in run.loaded or []
+                    if e["cell"] in mine]
         stopped = STOPPED.get(run.status, "{q} was not graded: {d}.").format(
             q=question.name, d=run.detail)
         for entry in job["cases"]:
@@ -101,3 +102,7 @@ def _judge(question, runs, sources, report, extra_credit):
                                               message, kind, picture)
     return QuestionResult(question.name, [results[k] for k in sorted(results)], status,
                           extra_credit)
+
+
+def _capital(text):
+    return text[:1].upper() + text[1:]

@@ -43,9 +43,9 @@ class JobRun:
 class _Child:
     """The parent's view of one running child and the jobs it runs, one after the other."""
 
-    def __init__(self, pid, requests, replies, jobs, runs, timeout):
+    def __init__(self, pid, requests, replies, jobs, load, timeout):
         self.pid, self.requests, self.replies = pid, requests, replies
-        self.jobs, self.runs, self.timeout = jobs, runs, timeout  # indices into the phase
+        self.jobs, self.load, self.timeout = jobs, load, timeout  # jobs: indices of its jobs
         self.reader = protocol.Reader(replies)
         self.current, self.case, self.nonce = 0, 0, None   # job (of self.jobs), case within it
         self.confined, self.loaded = False, False
@@ -81,17 +81,27 @@ class Sandbox:
     def run(self, jobs, timeout, deadline):
         """Run `jobs` (each with a "phase"), phase by phase; each job gets `timeout` seconds,
         and none starts after `deadline` (a time.monotonic() value). A job is not started when
-        one of its cells already failed to finish loading in another job: it would only hang
-        again. Returns a JobRun per job."""
+        one of its cells already failed to finish loading: it would only hang again. Returns
+        a JobRun per job."""
         runs = [JobRun() for _ in jobs]
+        self.stalled = set()
         for phase in sorted({job["phase"] for job in jobs}):
-            groups = {}
-            for i, job in enumerate(jobs):
-                if job["phase"] == phase:
-                    key = (job["provided_at"], tuple(c["label"] for c in job["cells"]))
-                    groups.setdefault(key, []).append(i)
-            self._run_phase(list(groups.values()), jobs, runs, timeout, deadline)
+            indices = [i for i, job in enumerate(jobs) if job["phase"] == phase]
+            self._run_phase(self._groups(indices, jobs), jobs, runs, timeout, deadline)
         return runs
+
+    def _groups(self, indices, jobs):
+        """Jobs that need the same cells go together; then the smallest groups merge until
+        there are no more groups than workers (a child loads the cells of all its jobs)."""
+        groups = {}
+        for i in indices:
+            groups.setdefault(tuple(c["label"] for c in jobs[i]["cells"]), []).append(i)
+        groups = sorted(groups.values(), key=lambda g: -sum(len(jobs[i]["cases"]) for i in g))
+        while len(groups) > self.workers:
+            smallest = groups.pop()
+            groups[-1] = sorted(groups[-1] + smallest)
+            groups.sort(key=lambda g: -sum(len(jobs[i]["cases"]) for i in g))
+        return groups
 
     def _run_phase(self, groups, jobs, runs, timeout, deadline):
         pending, running, ended = list(groups), [], []
@@ -113,22 +123,28 @@ class Sandbox:
 
     def _startable(self, group, jobs, runs, timeout, deadline):
         """The jobs of `group` that may start; the others are marked skipped."""
-        stalled = {r.loading for r in runs if r.status == Status.TIMEOUT and r.loading}
-        stuck = [c["label"] for c in jobs[group[0]]["cells"] if c["label"] in stalled]
-        if stuck:
-            reason = f"not run: {stuck[0]} did not finish running within {timeout:g} s"
-        elif time.monotonic() + 1 > deadline:
-            reason = "not run: the time for grading this submission ran out"
-        else:
-            return group
+        startable = []
         for i in group:
-            runs[i].status, runs[i].detail = Status.SKIPPED, reason
-        return []
+            stuck = [c["label"] for c in jobs[i]["cells"] if c["label"] in self.stalled]
+            if stuck:
+                runs[i].status = Status.SKIPPED
+                runs[i].detail = f"not run: {stuck[0]} did not finish running within {timeout:g} s"
+            elif time.monotonic() + 1 > deadline:
+                runs[i].status = Status.SKIPPED
+                runs[i].detail = "not run: the time for grading this submission ran out"
+            else:
+                startable.append(i)
+        return startable
 
     def _start(self, group, jobs, runs, timeout):
         requests_r, requests_w = os.pipe()
         replies_r, replies_w = os.pipe()
         first = jobs[group[0]]
+        cells = {c["label"]: c for i in group for c in jobs[i]["cells"]}
+        cells = sorted(cells.values(), key=lambda c: c["number"])
+        load = protocol.job(first["provided"], sum(0 < c["number"] < first["provided_number"]
+                                                   for c in cells),
+                            [{"label": c["label"], "source": c["source"]} for c in cells])
         limits = {"memory_mb": first["memory_mb"],
                   "cpu_seconds": int(timeout * len(group)) + 2,
                   "uid": random.randrange(200_000, 2_000_000_000) if self.separate_users
@@ -148,7 +164,7 @@ class Sandbox:
             for fd in (requests_r, replies_w):
                 os.close(fd)
         os.set_blocking(requests_w, False)
-        return _Child(pid, requests_w, replies_r, group, runs, timeout)
+        return _Child(pid, requests_w, replies_r, group, load, timeout)
 
     def _step(self, running, jobs, runs, pending):
         """Wait for what the children say; return the pids of those that ended. The jobs a
@@ -164,11 +180,22 @@ class Sandbox:
             if outcome is None and time.monotonic() >= child.deadline:
                 outcome = (Status.TIMEOUT, f"timed out after {child.timeout:g} s")
             if outcome is not None:
-                rest = child.jobs[child.current + 1:] if child.loaded else []
+                loading = runs[child.jobs[0]].loading if not child.loaded else None
+                if outcome[0] == Status.TIMEOUT and loading:
+                    self.stalled.add(loading)
+                if not child.loaded and len(child.jobs) > 1:
+                    # stopped while loading the cells of several jobs: those that need the cell
+                    # at fault end as the child did; the others go again, each on its own
+                    faulty = [i for i in child.jobs
+                              if loading in {c["label"] for c in jobs[i]["cells"]}]
+                    rest = [[i] for i in child.jobs if i not in faulty]
+                    child.jobs = faulty
+                else:
+                    rest = [child.jobs[child.current + 1:]] if child.loaded else []
                 ended.append(self._stop(child, jobs, runs, *outcome))
                 running.remove(child)
-                if rest and outcome[0] != Status.FINISHED:
-                    pending.insert(0, rest)
+                if outcome[0] != Status.FINISHED:
+                    pending[:0] = [group for group in rest if group]
         return ended
 
     def _receive(self, child, jobs, runs):
@@ -192,8 +219,7 @@ class Sandbox:
             for run in mine:
                 run.enforced = enforced
             child.confined = True
-            job = jobs[child.jobs[0]]
-            self._send(child, protocol.job(job["provided"], job["provided_at"], job["cells"]))
+            self._send(child, child.load)
             return
         if not child.loaded:
             label = protocol.check_loading(message)
@@ -270,7 +296,7 @@ class Sandbox:
                 os.close(fd)
             except OSError:
                 pass
-        if runs[child.jobs[0]].enforced:
+        if child.jobs and runs[child.jobs[0]].enforced:
             self.enforced = runs[child.jobs[0]].enforced
         if not child.loaded:
             for i in child.jobs:

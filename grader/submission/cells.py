@@ -87,7 +87,7 @@ def from_notebook(notebook, homework, deadline=None, boxes=None):
     otter_cells = _meanings(tuple(homework.get("otter_cells", [])))
     cells, seen_protected, main_cells, messages, flags = [], set(), 0, [], []
     provided_at = None
-    code_cells = [(n, c) for n, c in enumerate(notebook.cells, start=1)
+    code_cells = [(n, c) for n, c in enumerate(notebook["cells"], start=1)
                   if c.get("cell_type") == "code"]
     if len(code_cells) > MAX_CELLS:
         flags.append((Flag.REVIEW, f"{len(code_cells)} code cells; only the first {MAX_CELLS} "

@@ -11,8 +11,6 @@ import json
 import zipfile
 from pathlib import Path
 
-import nbformat
-
 from grader.verdicts import Flag
 
 MAX_NOTEBOOK_BYTES = 100 * 2**20
@@ -59,8 +57,20 @@ def prepare(directory, notebook_name):
     return notebook, notes, flags
 
 
+class Node(dict):
+    """A notebook's JSON objects, read as nbformat reads them: keys are attributes too."""
+
+    def __getattr__(self, name):
+        try:
+            return self[name]
+        except KeyError:
+            raise AttributeError(name) from None
+
+
 def read_notebook(path):
-    """Read a notebook file as nbformat 4 without outputs, or raise SubmissionError."""
+    """Read a notebook file as nbformat 4 without outputs, or raise SubmissionError. A
+    version 4 notebook is read as plain JSON (Node objects); only an older one goes through
+    nbformat, to be converted."""
     path = Path(path)
     size = path.stat().st_size
     if size > MAX_NOTEBOOK_BYTES:
@@ -70,19 +80,25 @@ def read_notebook(path):
             "(Edit > Clear all outputs), save, and submit again.")
     text = path.read_bytes()
     try:
-        raw = json.loads(text)
+        notebook = json.loads(text, object_hook=Node)
     except (ValueError, RecursionError) as error:
         raise SubmissionError(
             f"{path.name} is not a valid notebook file: it is not JSON ({error}). Download the "
             "notebook again from Jupyter or Colab (File > Download .ipynb) and submit that file.")
-    if not isinstance(raw, dict) or not isinstance(raw.get("cells", raw.get("worksheets")), list):
+    if not isinstance(notebook, dict) or \
+            not isinstance(notebook.get("cells", notebook.get("worksheets")), list):
         raise SubmissionError(f"{path.name} is JSON but not a Jupyter notebook (it has no cells).")
-    try:
-        notebook = nbformat.reads(text.decode("utf-8", "replace"), as_version=4)
-    except Exception as error:
-        raise SubmissionError(f"{path.name} could not be read as a notebook ({error}).")
-    for cell in notebook.cells:  # outputs are never graded; some carry hundreds of MB
-        if cell.get("cell_type") == "code":
+    if notebook.get("nbformat") != 4 or not all(isinstance(c, dict) for c in notebook["cells"]):
+        try:
+            import nbformat
+
+            notebook = nbformat.reads(text.decode("utf-8", "replace"), as_version=4)
+        except Exception as error:
+            raise SubmissionError(f"{path.name} could not be read as a notebook ({error}).")
+    for cell in notebook["cells"]:
+        if isinstance(cell.get("source"), list):  # as nbformat reads it: one string
+            cell["source"] = "".join(s for s in cell["source"] if isinstance(s, str))
+        if cell.get("cell_type") == "code":  # outputs are never graded; some hold 100s of MB
             cell["outputs"], cell["execution_count"] = [], None
     return notebook
 
