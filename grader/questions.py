@@ -9,6 +9,7 @@ as `env` records its probe and judge. Point values resolve as Otter resolves the
 
 import ast
 import functools
+import linecache
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -49,32 +50,34 @@ def load_questions(tests_dir, order=()):
     """Every question of `tests_dir`, those named in `order` first, in that order."""
     order = list(order)
     rank = lambda path: (order.index(path.stem) if path.stem in order else len(order), path.stem)
-    files = tuple((str(path), path.read_text())
+    files = tuple((path.name, path.read_text())
                   for path in sorted(Path(tests_dir).glob("*.py"), key=rank))
     return list(_questions(files))
 
 
 @functools.lru_cache(maxsize=4)
 def _questions(files):
-    """The questions of test files given as (path, text): read once for a batch of
-    submissions graded with the same zip."""
+    """The questions of test files given as (file name, text): read once for a batch of
+    submissions graded with the same tests."""
     questions = []
-    for path, text in files:
+    for name, text in files:
         try:
-            questions.append(_load(Path(path), text))
+            questions.append(_load(name, text))
         except BrokenTests:
             raise
         except Exception as error:  # noqa: BLE001 - any fault in a staff-written file
-            raise BrokenTests(f"{Path(path).name} could not be loaded: {error!r}") from error
+            raise BrokenTests(f"{name} could not be loaded: {error!r}") from error
     return tuple(questions)
 
 
-def _load(path, text):
-    tree = ast.parse(text, str(path))
+def _load(name, text):
+    filename = f"<tests/{name}>"   # the probes' source is read back from linecache
+    linecache.cache[filename] = (len(text), None, text.splitlines(True), filename)
+    tree = ast.parse(text, filename)
     tree.body = [s for s in tree.body if not (isinstance(s, ast.ImportFrom)
                                               and (s.module or "").startswith("otter"))]
-    scope = {"test_case": _test_case, "__name__": path.stem}
-    exec(compile(tree, str(path), "exec"), scope)
+    scope = {"test_case": _test_case, "__name__": Path(name).stem}
+    exec(compile(tree, filename, "exec"), scope)
     tests = [v for v in scope.values() if isinstance(v, _test_case)]
     points = _points(scope.get("points"), [t.points for t in tests])
     cases = []
@@ -82,11 +85,11 @@ def _load(path, text):
         collector = Collector()
         test.function(collector)
         if len(collector.specs) != 1:
-            raise BrokenTests(f"{path.name}: {test.function.__name__} must end with one call "
+            raise BrokenTests(f"{name}: {test.function.__name__} must end with one call "
                                 "of grader.authoring.cases.case(env, probe, judge, ...)")
         name = test.name or test.function.__name__.removeprefix("test_").replace("_", " ")
         cases.append(Case(name, value, bool(test.hidden), collector.specs[0]))
-    return Question(scope.get("name", path.stem), cases)
+    return Question(scope.get("name", Path(name).stem), cases)
 
 
 def _points(total, given):
