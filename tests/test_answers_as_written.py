@@ -262,9 +262,9 @@ def test_every_answer_check_is_fast():
 
 
 def _timed(call):
-    start = time.perf_counter()
+    start = time.process_time()
     call()
-    return time.perf_counter() - start
+    return time.process_time() - start
 
 
 HEAVY = "+(10^{50})^3-(10^{50})^3+(10^{-50})^3-(10^{-50})^3"      # exact, and spans 300 digits

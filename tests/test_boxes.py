@@ -273,9 +273,9 @@ HOSTILE = [
 @pytest.mark.parametrize("source", HOSTILE, ids=range(len(HOSTILE)))
 def test_hostile_markdown_is_read_quickly(labels, source):
     notebook = md(*([source] * 12))
-    start = time.perf_counter()
+    start = time.process_time()
     read = read_boxes(notebook, labels)
-    assert time.perf_counter() - start < 1.0
+    assert time.process_time() - start < 1.0
     assert all(len(v["text"]) <= 2_001 for v in read.values())
 
 # ------------------------------------------------- answers in display math, without boxes
@@ -404,7 +404,7 @@ HOSTILE_DISPLAY = [
 @pytest.mark.parametrize("source", HOSTILE_DISPLAY, ids=range(len(HOSTILE_DISPLAY)))
 def test_hostile_display_math_is_read_quickly(labels, source):
     notebook = md(*([source] * 6))
-    start = time.perf_counter()
+    start = time.process_time()
     read = read_boxes(notebook, labels)
-    assert time.perf_counter() - start < 1.0
+    assert time.process_time() - start < 1.0
     assert all(len(v["text"]) <= 2_001 for v in read.values())

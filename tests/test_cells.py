@@ -167,13 +167,14 @@ def test_magics_and_shell_lines_become_pass():
 
 
 # --- size and time limits ---------------------------------------------------------------------
+# Bounds in CPU seconds of this process: what else the machine runs does not count.
 
 def test_17000_cells_are_read_quickly(monkeypatch):
     monkeypatch.setattr(cells, "MAX_CELLS", 20_000)
     nb = plain_notebook([f"v{i} = v{i - 1} + 1" if i else "v0 = 0" for i in range(17_000)])
-    started = time.perf_counter()
+    started = time.process_time()
     sub = from_notebook(nb, homework(protected=[]))
-    elapsed = time.perf_counter() - started
+    elapsed = time.process_time() - started
     assert len(sub.cells) == 17_000 and sub.flags == []
     assert elapsed < 2.0, elapsed
     assert len(sub.cells_for(["v16999"])) == 17_000
@@ -203,9 +204,9 @@ def _chain(n):
 def _best_time(sub, names, repeat=3):
     best = float("inf")
     for _ in range(repeat):
-        started = time.perf_counter()
+        started = time.process_time()
         chosen = sub.cells_for(names)
-        best = min(best, time.perf_counter() - started)
+        best = min(best, time.process_time() - started)
     return best, chosen
 
 

@@ -22,7 +22,8 @@ import yaml
 from otter.assign import main as otter_assign
 
 from grader.assign import student_tests
-from grader.submission.cells import Cell, _analyse, protected_cells
+from grader.authoring.errors import protected_cells
+from grader.submission.cells import Cell, _analyse
 
 NOTEBOOK = "HW1.2_Backpropagation.ipynb"
 TORCH = "torch==2.13.0+cpu"

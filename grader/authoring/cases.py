@@ -235,8 +235,7 @@ def kernel_sources(outcome, env):
     the heading they stand under, read from the notebook when the init cell can read it."""
     import linecache
 
-    from grader.authoring.errors import kernel_label
-    from grader.submission.cells import protected_cells
+    from grader.authoring.errors import kernel_label, protected_cells
 
     frames = (outcome.get("error") or {}).get("frames", [])
     cells = {f: "".join(linecache.getlines(f)) for f, _, _ in frames if _KERNEL_CELL.search(f)}

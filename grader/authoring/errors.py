@@ -106,3 +106,36 @@ def kernel_label(source, headings):
         return provided_name(heading) if heading else \
             "the provided code in a \"Do not change\" cell"
     return cell_name(source)
+
+
+def cell_source(cell):
+    """A notebook cell's source (nbformat or plain JSON, where it may be a list of lines)."""
+    source = cell.get("source", "")
+    return "".join(source) if isinstance(source, list) else str(source)
+
+
+def is_protected(source):
+    """A "Do not change" cell: its marker line stands among the comments that open it (a
+    comment added above the marker is not an edit)."""
+    for line in source.splitlines():
+        line = line.strip()
+        if line == PROTECTED_MARK:
+            return True
+        if line and not line.startswith("#"):
+            return False
+    return False
+
+
+def protected_cells(notebook):
+    """[(heading, source)] of the "Do not change" cells of a notebook (nbformat or plain JSON),
+    each with the last markdown heading above it: how the student knows them."""
+    found, heading = [], "the notebook"
+    for cell in notebook.get("cells", []):
+        source = cell_source(cell)
+        if cell.get("cell_type") == "markdown":
+            titles = [line.lstrip("#").strip() for line in source.splitlines()
+                      if line.startswith("#")]
+            heading = titles[-1] if titles else heading
+        elif cell.get("cell_type") == "code" and is_protected(source):
+            found.append((heading, source))
+    return found

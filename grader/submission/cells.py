@@ -23,7 +23,7 @@ import symtable
 import time
 from dataclasses import dataclass, field
 
-from grader.authoring.errors import MAIN_MARK, PROTECTED_MARK, cell_name
+from grader.authoring.errors import MAIN_MARK, cell_name, cell_source, is_protected
 from grader.verdicts import Flag
 
 MAX_CELLS = 3_000          # code cells analysed; a notebook with more is cut there
@@ -97,7 +97,7 @@ def from_notebook(notebook, homework, deadline=None, boxes=None):
         if deadline is not None and time.monotonic() > deadline:
             flags.append((Flag.TIMEOUT, f"reading the notebook stopped at cell {number}"))
             break
-        source = _source(cell)[:MAX_CELL_CHARS]
+        source = cell_source(cell)[:MAX_CELL_CHARS]
         if _is_otter_cell(source) or ("grader" in source and meaning(source) in otter_cells):
             continue
         if is_protected(source):
@@ -136,33 +136,6 @@ def _protected(cells):
 @functools.lru_cache(maxsize=4)
 def _meanings(sources):
     return {meaning(source) for source in sources}
-
-
-def protected_cells(notebook):
-    """[(heading, source)] of the "Do not change" cells of a notebook (nbformat or plain JSON),
-    each with the last markdown heading above it."""
-    found, heading = [], "the notebook"
-    for cell in notebook.get("cells", []):
-        source = _source(cell)
-        if cell.get("cell_type") == "markdown":
-            titles = [line.lstrip("#").strip() for line in source.splitlines()
-                      if line.startswith("#")]
-            heading = titles[-1] if titles else heading
-        elif cell.get("cell_type") == "code" and is_protected(source):
-            found.append((heading, source))
-    return found
-
-
-def is_protected(source):
-    """A "Do not change" cell: its marker line stands among the comments that open it (a
-    comment added above the marker is not an edit)."""
-    for line in source.splitlines():
-        line = line.strip()
-        if line == PROTECTED_MARK:
-            return True
-        if line and not line.startswith("#"):
-            return False
-    return False
 
 
 def meaning(source):
@@ -206,11 +179,6 @@ def _answers_from_boxes(cells, answers, boxes, flags):
             flags.append((flag, ", ".join(names)))
     if unanswered:
         flags.append((Flag.NO_ANSWER, ", ".join(unanswered)))
-
-
-def _source(cell):
-    source = cell.get("source", "")
-    return "".join(source) if isinstance(source, list) else str(source)
 
 
 def _is_otter_cell(source):
