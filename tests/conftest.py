@@ -122,7 +122,7 @@ def corpus(built, grade_all, tmp_path_factory):
     from adversarial import ESCAPED, EXPECT, MARKER, SECRET, build
     from engines import CORRECT, WRONG
     from notebooks import load, main_cell, reference_main, with_answers, with_main
-    from test_answer_grading import MIXED
+    from test_answer_grading import MIXED, ta_notebook
 
     template, _, solution = built
     base = reference_main(solution)
@@ -137,6 +137,7 @@ def corpus(built, grade_all, tmp_path_factory):
         submissions[name] = notebook
     submissions["mixed"] = with_answers(load(template),
                                         {name: text for name, (text, _) in MIXED.items()})
+    submissions["ta_reading"] = ta_notebook(base)
     folder = tmp_path_factory.mktemp("adversarial")
     for path in [Path(MARKER), *Path(ESCAPED).parent.glob(Path(ESCAPED).name + "*")]:
         path.unlink(missing_ok=True)

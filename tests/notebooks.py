@@ -10,6 +10,8 @@ import yaml
 
 MAIN_MARK = "# MAIN CODE"
 REFERENCE = Path(__file__).resolve().parent.parent / "reference" / "HW1.2_Backpropagation.ipynb"
+SEED = Path(__file__).resolve().parent / "data" / "HW1.2_Backpropagation.txt"  # as published
+TEMPLATE = REFERENCE.parent.parent / "student_template" / "HW1.2_Backpropagation.ipynb"
 
 
 def _facts(path):
@@ -82,4 +84,61 @@ def with_answers(template, answers):
             if name in answers and line.rstrip().endswith("= ..."):
                 lines[i] = f"{name} = {answers[name]!r}"
         cell.source = "\n".join(lines)
+    return notebook
+
+
+# --- the notebook as the course publishes it (tests/data): boxes in the markdown, no answer cells
+
+def notebook_from_text(text, code=()):
+    """The published notebook rebuilt from its text: each "In [n]:" starts a code cell, which
+    holds the first source of `code` it begins with (code cells have blank lines in them), or
+    else its block; the blocks between blank lines outside code cells are markdown."""
+    cells, position = [], 0
+    for marker in re.finditer(r"^In \[(?:\d*|None)\]:\n", text, re.M):
+        cells += _markdown(text[position:marker.start()])
+        rest = text[marker.end():]
+        source = next((c for c in code if rest.startswith(c)), rest.split("\n\n", 1)[0])
+        cells.append(nbformat.v4.new_code_cell(source))
+        position = marker.end() + len(source)
+    cells += _markdown(text[position:])
+    return nbformat.v4.new_notebook(cells=cells)
+
+
+def _markdown(text):
+    return [nbformat.v4.new_markdown_cell(block.strip("\n"))
+            for block in re.split(r"\n\s*\n", text) if block.strip()]
+
+
+def published():
+    """The notebook as the course publishes it: its code cells are those of the student
+    template that the homework gives (the provided code, the # MAIN CODE stub)."""
+    template = nbformat.read(TEMPLATE, as_version=4)
+    code = sorted((c.source for c in template.cells if c.cell_type == "code"
+                   and c.source.startswith(("# Do not change", MAIN_MARK))), key=len,
+                  reverse=True)
+    return notebook_from_text(SEED.read_text(), code)
+
+
+def fill(notebook, filled):
+    """Replace the content of each box whose line starts with a label in `filled`."""
+    for cell in notebook.cells:
+        if cell.cell_type != "markdown":
+            continue
+        for label, answer in filled.items():
+            pattern = re.compile(r"^(\$*\s*" + re.escape(label)
+                                 + r"\s*=.*?\\boxed\{)(.*)(\}\s*\$*\s*)$", re.MULTILINE)
+            cell.source = pattern.sub(lambda m: m.group(1) + answer + m.group(3), cell.source)
+    return notebook
+
+
+def unbox(notebook, filled):
+    """Replace each box whose line starts with a label in `filled` by the plain value, the way
+    a student who deleted the boxes writes "$$a = \\log 2$$"."""
+    for cell in notebook.cells:
+        if cell.cell_type != "markdown":
+            continue
+        for label, answer in filled.items():
+            pattern = re.compile(r"^(\$*\s*" + re.escape(label)
+                                 + r"\s*=.*?)\\boxed\{.*\}(\s*\$*\s*)$", re.MULTILINE)
+            cell.source = pattern.sub(lambda m: m.group(1) + answer + m.group(2), cell.source)
     return notebook

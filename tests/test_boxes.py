@@ -18,6 +18,7 @@ import pytest
 
 from grader.answers import compare_bigo, compare_value
 from grader.answers.boxes import box_labels, read_boxes
+from notebooks import fill, notebook_from_text, published, unbox
 
 ROOT = Path(__file__).resolve().parents[1]
 SEED = ROOT / "tests" / "data" / "HW1.2_Backpropagation.txt"
@@ -52,28 +53,6 @@ FILLED = {
 }
 
 
-def notebook_from_text(text):
-    cells = []
-    for block in re.split(r"\n\s*\n", text):
-        if re.match(r"In \[\d*\]:", block):
-            cells.append(nbformat.v4.new_code_cell(block.split("\n", 1)[-1]))
-        elif block.strip():
-            cells.append(nbformat.v4.new_markdown_cell(block.strip("\n")))
-    return nbformat.v4.new_notebook(cells=cells)
-
-
-def fill(notebook, filled):
-    """Replace the content of each box whose line starts with a label in `filled`."""
-    for cell in notebook.cells:
-        if cell.cell_type != "markdown":
-            continue
-        for label, answer in filled.items():
-            pattern = re.compile(r"^(\$*\s*" + re.escape(label) + r"\s*=.*?\\boxed\{)(.*)(\}\s*\$*\s*)$",
-                                 re.MULTILINE)
-            cell.source = pattern.sub(lambda m: m.group(1) + answer + m.group(3), cell.source)
-    return notebook
-
-
 @pytest.fixture(scope="module")
 def master():
     return nbformat.read(MASTER, as_version=4)
@@ -94,10 +73,6 @@ def references(master):
             found[name] = ({"compare_value": compare_value, "compare_bigo": compare_bigo}[function],
                            reference)
     return found
-
-
-def published():
-    return notebook_from_text(SEED.read_text())
 
 
 def texts(read, where="box"):
@@ -279,19 +254,6 @@ def test_hostile_markdown_is_read_quickly(labels, source):
     assert all(len(v["text"]) <= 2_001 for v in read.values())
 
 # ------------------------------------------------- answers in display math, without boxes
-
-
-def unbox(notebook, filled):
-    """Replace each box whose line starts with a label in `filled` by the plain value, the way
-    a student who deleted the boxes writes "$$a = \\log 2$$"."""
-    for cell in notebook.cells:
-        if cell.cell_type != "markdown":
-            continue
-        for label, answer in filled.items():
-            pattern = re.compile(r"^(\$*\s*" + re.escape(label) + r"\s*=.*?)\\boxed\{.*\}(\s*\$*\s*)$",
-                                 re.MULTILINE)
-            cell.source = pattern.sub(lambda m: m.group(1) + answer + m.group(2), cell.source)
-    return notebook
 
 
 def test_published_notebook_without_boxes(labels, references):

@@ -25,6 +25,7 @@ SUSPECT = {
     "functorch": "torch autograd", "func": "torch autograd (torch.func)",
     "sympy": "symbolic algebra", "otter": "the grader", "grader": "the grader",
     "builtins": "builtins", "modules": "module table", "importlib": "imports",
+    "threading": "threads", "Thread": "threads", "_thread": "threads",
     "__import__": "imports", "environ": "environment",
 }
 MAX_FLAGS = 20
