@@ -119,26 +119,20 @@ def published():
     return notebook_from_text(SEED.read_text(), code)
 
 
-def fill(notebook, filled):
-    """Replace the content of each box whose line starts with a label in `filled`."""
+def fill(notebook, filled, boxed=True):
+    """Write the answers of `filled` ({box label: answer}) in their boxes, or, with `boxed`
+    False, in place of their boxes, as a student who deleted them writes "$$a = \\log 2$$"."""
+    box = r"\\boxed\{)(.*)(\}" if boxed else r")\\boxed\{.*\}("
     for cell in notebook.cells:
         if cell.cell_type != "markdown":
             continue
         for label, answer in filled.items():
-            pattern = re.compile(r"^(\$*\s*" + re.escape(label)
-                                 + r"\s*=.*?\\boxed\{)(.*)(\}\s*\$*\s*)$", re.MULTILINE)
-            cell.source = pattern.sub(lambda m: m.group(1) + answer + m.group(3), cell.source)
+            pattern = re.compile(r"^(\$*\s*" + re.escape(label) + r"\s*=.*?" + box
+                                 + r"\s*\$*\s*)$", re.MULTILINE)
+            cell.source = pattern.sub(lambda m: m.group(1) + answer + m.group(m.lastindex),
+                                      cell.source)
     return notebook
 
 
 def unbox(notebook, filled):
-    """Replace each box whose line starts with a label in `filled` by the plain value, the way
-    a student who deleted the boxes writes "$$a = \\log 2$$"."""
-    for cell in notebook.cells:
-        if cell.cell_type != "markdown":
-            continue
-        for label, answer in filled.items():
-            pattern = re.compile(r"^(\$*\s*" + re.escape(label)
-                                 + r"\s*=.*?)\\boxed\{.*\}(\s*\$*\s*)$", re.MULTILINE)
-            cell.source = pattern.sub(lambda m: m.group(1) + answer + m.group(2), cell.source)
-    return notebook
+    return fill(notebook, filled, boxed=False)

@@ -98,27 +98,8 @@ def run_program(program, leaves, classes, forward_algorithm, backward_algorithm=
     built on `base`, the homework's ComputationNode. The backward pass runs under
     torch.no_grad().
     """
-    import torch
-
-    from grader.authoring.programs import build, leaf_value, names
-
-    passes = declared_nodes.Passes()
-    nodes = build(program, leaves, _classes(classes, declared, base, passes))
-    output = nodes[names(program, leaves)[-1]]
-    passes.start()
-    forward_algorithm(output)
-    found = {"results": {name: node.result for name, node in nodes.items()}}
-    if backward_algorithm is not None:
-        flow = Flow(output, {id(node): name for name, node in nodes.items()})
-        passes.start()
-        with torch.no_grad():
-            if one is None:
-                backward_algorithm(output)
-            else:
-                backward_algorithm(output, one=leaf_value(one))
-        found["gradients"] = {name: node.gradient for name, node in nodes.items()}
-        found["flow"] = flow.evidence()
-    return found
+    graph = _graph(program, leaves, classes, declared, base)
+    return _run_passes(*graph, forward_algorithm, backward_algorithm, one)
 
 
 def run_programs(program, runs, classes, forward_algorithm, backward_algorithm=None, one=None,
@@ -132,29 +113,46 @@ def rerun_program(program, runs, classes, forward_algorithm, backward_algorithm=
                   declared=None, base=None):
     """One graph, built once; for each leaves of `runs`, the leaves' values are set and the
     passes run again on the same graph. Returns what `run_program` returns, per run."""
-    import torch
+    from grader.authoring.programs import leaf_value
 
-    from grader.authoring.programs import build, leaf_value, names
-
-    passes = declared_nodes.Passes()
-    nodes = build(program, runs[0], _classes(classes, declared, base, passes))
-    output = nodes[names(program, runs[0])[-1]]
+    nodes, output, passes = _graph(program, runs[0], classes, declared, base)
     found = []
     for leaves in runs:
         for name, spec in leaves.items():
             nodes[name].value = leaf_value(spec)
+        found.append(_run_passes(nodes, output, passes, forward_algorithm, backward_algorithm,
+                                 one))
+    return found
+
+
+def _graph(program, leaves, classes, declared, base):
+    """(nodes by name, the output node, the Passes of its declared nodes)."""
+    from grader.authoring.programs import build, names
+
+    passes = declared_nodes.Passes()
+    nodes = build(program, leaves, _classes(classes, declared, base, passes))
+    return nodes, nodes[names(program, leaves)[-1]], passes
+
+
+def _run_passes(nodes, output, passes, forward_algorithm, backward_algorithm, one):
+    """A forward pass and, with `backward_algorithm`, a backward pass, on a built graph."""
+    import torch
+
+    from grader.authoring.programs import leaf_value
+
+    passes.start()
+    forward_algorithm(output)
+    found = {"results": {name: node.result for name, node in nodes.items()}}
+    if backward_algorithm is not None:
+        flow = Flow(output, {id(node): name for name, node in nodes.items()})
         passes.start()
-        forward_algorithm(output)
-        entry = {"results": {name: node.result for name, node in nodes.items()}}
-        if backward_algorithm is not None:
-            passes.start()
-            with torch.no_grad():
-                if one is None:
-                    backward_algorithm(output)
-                else:
-                    backward_algorithm(output, one=leaf_value(one))
-            entry["gradients"] = {name: node.gradient for name, node in nodes.items()}
-        found.append(entry)
+        with torch.no_grad():
+            if one is None:
+                backward_algorithm(output)
+            else:
+                backward_algorithm(output, one=leaf_value(one))
+        found["gradients"] = {name: node.gradient for name, node in nodes.items()}
+        found["flow"] = flow.evidence()
     return found
 
 
