@@ -90,11 +90,16 @@ def test_a_public_message_shows_no_hidden_input(attacked):
 
 
 def test_tampering_is_reported_to_staff(attacked):
-    for name in ["forge_replies_on_load", "forge_reply_in_probe", "autograd_engine"]:
+    """A reply the harness did not write stops its question as tampered; a call of torch's
+    autograd is refused, fails the cases that make it with the message the notebook gives
+    too, and is flagged for review."""
+    for name in ["forge_replies_on_load", "forge_reply_in_probe"]:
         report = attacked[name].report
         assert "tampered" in report.flags, (name, report.flags)
         assert any(q.status == "tampered" for q in report.questions)
-    assert any("torch autograd" in d for d in attacked["autograd_engine"].report.flags["review"])
+    review = attacked["autograd_engine"].report.flags["review"]
+    assert any("called torch's autograd (refused)" in d for d in review), review
+    assert any("torch autograd" in d for d in review), review   # the static scan
 
 
 def test_each_submission_in_one_worker_is_graded_on_its_own(built, tmp_path):

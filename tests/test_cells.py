@@ -337,9 +337,13 @@ def test_answers_from_boxes():
     assert ("answers from boxes", "answer_missing, answer_blank") in sub.flags
     assert ("no answer", "answer_none") in sub.flags
     assert len([f for f in sub.flags if f[0] in ("answers from boxes", "no answer")]) == 2
-    box_cells = [c for c in sub.cells if c.number == 0]
+    box_cells = [c for c in sub.cells if c.name_text]
     assert [c.label for c in box_cells] == ["<box of answer_missing>", "<box of answer_blank>"]
     assert [c.binds for c in box_cells] == [{"answer_missing"}, {"answer_blank"}]
+    # numbered after every cell of the notebook: in notebook order, they run last
+    assert min(c.number for c in box_cells) > 5
+    in_order = sorted(sub.cells_for(["answer_blank"]), key=lambda c: c.number)
+    assert run(in_order)["answer_blank"] == "O(1)"
     # what grading would run for each answer, and the value it yields
     assert run(sub.cells_for(["answer_missing"]))["answer_missing"] == BOX_TEXT
     assert [c.label for c in sub.cells_for(["answer_blank"])] == \
@@ -355,10 +359,9 @@ def test_answers_from_display_math_are_flagged_apart():
                         boxes={"a": box("O(n)", "display math"), "b": box("2")})
     assert ("answers from display math", "a") in sub.flags
     assert ("answers from boxes", "b") in sub.flags
-    assert [c.label for c in sub.cells if c.number == 0] == ["<display math of a>",
-                                                             "<box of b>"]
-    assert [c.name for c in sub.cells if c.number == 0] == ["the display math of a",
-                                                            "the box of b"]
+    assert [c.label for c in sub.cells if c.name_text] == ["<display math of a>", "<box of b>"]
+    assert [c.name for c in sub.cells if c.name_text] == ["the display math of a",
+                                                          "the box of b"]
     assert run(sub.cells_for(["a"]))["a"] == "O(n)"
 
 
@@ -444,13 +447,13 @@ def test_review_flags_suspect_code(source, what, name):
     assert all(kind == "review" for kind, _ in found)
     expected = [d for d in details if d.startswith(f"uses {what}: ")]
     assert len(expected) == 1, details
-    assert f"{name} in {cell.label}" in expected[0]
-    assert "<cell 1:" not in " ".join(details)  # the correct engine is never blamed
+    assert f"{name} in cell 7 ({cell.name})" in expected[0]
+    assert "in cell 1 " not in " ".join(details)  # the correct engine is never blamed
 
 
 def test_review_names_the_cell():
     assert scan.review([Cell(3, "\nimport sys\nf = sys._getframe(1)")]) == \
-        [("review", "uses frame access: _getframe in <cell 3: import sys>")]
+        [("review", "uses frame access: _getframe in cell 3 (your cell starting `import sys`)")]
 
 
 def test_review_of_func_needs_torch():
@@ -470,7 +473,7 @@ def test_review_gives_one_flag_per_kind_with_at_most_five_places():
     assert sorted(detail.split(":")[0] for _, detail in found) == \
         sorted(f"uses {what}" for what in kinds)
     frame = next(detail for _, detail in found if detail.startswith("uses frame access: "))
-    assert frame.count(" in <cell 1: ") == 5  # eight frame names, five shown
+    assert frame.count(" in cell 1 (") == 5  # eight frame names, five shown
 
 
 def test_review_does_not_flag_otter_calls_in_student_cells():

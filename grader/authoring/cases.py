@@ -116,9 +116,9 @@ def missing_verdict(names, context=None):
     listed = ", ".join(names)
     verb = "is" if len(names) == 1 else "are"
     engine = all(n in ENGINE_NAMES for n in names)
+    if context:  # the cell meant to define them raised
+        return Verdict(False, Kind.ERROR, f"{listed} {verb} not defined: {context}")
     kind = Kind.NOT_DEFINED if engine else Kind.UNANSWERED
-    if context:
-        return Verdict(False, kind, f"{listed} {verb} not defined: {context}")
     if engine:
         return Verdict(False, kind, f"{listed} {verb} not defined: define "
                                     f"{'it' if len(names) == 1 else 'them'} in your "
@@ -146,8 +146,12 @@ def case(env, probe, judge, **inputs):
     if isinstance(env, Collector):
         env.specs.append(spec)
         return
-    outcome = run_probe(spec.source, spec.name, answers_from_notebook(env, spec.student_names),
-                        spec.inputs, spec.student_names)
+    from grader.authoring.autograd_off import switched_off
+
+    with switched_off():  # as in grading
+        outcome = run_probe(spec.source, spec.name,
+                            answers_from_notebook(env, spec.student_names), spec.inputs,
+                            spec.student_names)
     verdict = spec.verdict(read_outcome(json.loads(json.dumps(outcome, allow_nan=True))),
                            kernel_sources(outcome, env))
     if not verdict.passed:

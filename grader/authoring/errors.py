@@ -81,8 +81,9 @@ def _where(frame, sources):
     text = lines[line - 1].strip() if 0 < line <= len(lines) else ""
     if len(text) > MAX_LINE:
         text = text[:MAX_LINE] + "..."
-    function = "" if function == "<module>" else f"{function} "
-    return f"{function}(line {line} of {name})" + (f": {text}" if text else "")
+    where = f"line {line} of {name}" if function == "<module>" else \
+        f"{function} (line {line} of {name})"
+    return where + (f": {text}" if text else "")
 
 
 def cell_name(source):
@@ -90,7 +91,9 @@ def cell_name(source):
     first = next((line.strip() for line in source.splitlines() if line.strip()), "")
     if first.startswith(MAIN_MARK):
         return "your `# MAIN CODE` cell"
-    return f"your cell starting `{first[:40]}`" if first else "your notebook"
+    if len(first) > 40:
+        first = first[:first.rfind(" ", 20, 40) if " " in first[20:40] else 40].rstrip() + "…"
+    return f"your cell starting `{first}`" if first else "your notebook"
 
 
 def provided_name(heading):

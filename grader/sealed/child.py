@@ -19,31 +19,20 @@ import sys
 import types
 
 import torch
-import torch.autograd.forward_ad  # noqa: F401  (imported here so that its entry points can be switched off)
-import torch.autograd.functional  # noqa: F401
-import torch.func  # noqa: F401
 
 import grader.authoring.checks  # noqa: F401  (what probes import, loaded before any student code)
 import grader.authoring.declared  # noqa: F401
 import grader.authoring.probes  # noqa: F401
 import grader.authoring.programs  # noqa: F401
-from grader.authoring import cases
+from grader.authoring import autograd_off, cases
 from grader.authoring.errors import error_outcome
 from grader.sealed import protocol
 
 # The modules a probe may import: restored to this state before each probe.
 HELPERS = ("grader.authoring.codec", "grader.authoring.programs", "grader.authoring.probes",
-           "grader.authoring.declared", "grader.authoring.cases", "grader.authoring.errors")
+           "grader.authoring.declared", "grader.authoring.cases", "grader.authoring.errors",
+           "grader.authoring.autograd_off")
 PROVIDED_FILENAME = "<provided cell>"
-AUTOGRAD_OFF = ("torch autograd is switched off while grading: the homework is to implement "
-                "backpropagation, not to call torch's")
-
-
-class AutogradRefused(BaseException):
-    """Raised by torch's autograd entry points while grading (a BaseException, so that a
-    student's `except Exception` does not hide it)."""
-
-
 def prepare():
     """What every child needs and no grading process may have, done once in the zygote: torch
     on one thread with its autograd switched off, the stand-ins for matplotlib and the garbage
@@ -68,46 +57,10 @@ def main(wall, limits, requests, replies):
 
 
 def _prepare_torch():
-    """One thread, and autograd off: grad mode off, forward mode off, and every entry point
-    that would switch either on or run the autograd engine refused. The stubs keep no
-    reference to torch's originals. With no second thread possible (seccomp), grad mode stays
-    off everywhere; the declared nodes of the checks make autograd useless anyway."""
+    """One thread, and autograd switched off for good (grader.authoring.autograd_off). With no
+    second thread possible (seccomp), grad mode stays off everywhere."""
     torch.set_num_threads(1)
-    torch.set_grad_enabled(False)
-    torch._C._set_fwd_grad_enabled(False)
-    originals = {id(f) for f in (torch._C._set_grad_enabled, torch._C._set_fwd_grad_enabled,
-                                 torch._C._enter_dual_level, torch._C._functorch._grad_increment_nesting,
-                                 torch._C._functorch._jvp_increment_nesting)}
-    for module in list(sys.modules.values()):
-        for name, value in list(getattr(module, "__dict__", {}).items()):
-            if id(value) in originals:
-                setattr(module, name, _set_mode if "enabled" in name else _refused)
-    for owner, names in [
-            (torch.autograd, ("grad", "backward")),
-            (torch.Tensor, ("backward", "register_hook", "requires_grad_")),
-            (torch.autograd.functional, ("vjp", "jvp", "jacobian", "hessian", "vhp", "hvp")),
-            (torch.func, ("grad", "grad_and_value", "vjp", "jvp", "jacrev", "jacfwd",
-                          "hessian", "linearize", "functional_call")),
-            (torch.autograd.forward_ad, ("make_dual", "unpack_dual", "dual_level")),
-            (torch._C, ("_ImperativeEngine", "_EngineBase"))]:
-        for name in names:
-            if hasattr(owner, name):
-                setattr(owner, name, _refused)
-    torch.autograd.variable.Variable._execution_engine = _RefusingEngine()
-
-
-class _RefusingEngine:
-    def __getattr__(self, name):
-        return _refused
-
-
-def _set_mode(mode, *args):
-    if mode:
-        raise AutogradRefused(AUTOGRAD_OFF)
-
-
-def _refused(*args, **kwargs):
-    raise AutogradRefused(AUTOGRAD_OFF)
+    autograd_off.switch_off()
 
 
 class _Nothing(types.ModuleType):

@@ -88,16 +88,19 @@ def _judge(question, runs, sources, report, extra_credit):
         for entry in job["cases"]:
             case = question.cases[entry["id"]]
             if entry["id"] in run.outcomes and run.status != Status.TAMPERED:
-                verdict = case.spec.verdict(run.outcomes[entry["id"]], sources,
-                                            "\n".join(failures) or None)
+                outcome = run.outcomes[entry["id"]]
+                if (outcome.get("error") or {}).get("type") == "AutogradRefused":
+                    report.flag(Flag.REVIEW, f"{question.name}: called torch's autograd "
+                                             "(refused)")
+                verdict = case.spec.verdict(outcome, sources, "\n".join(failures) or None)
                 for note in verdict.notes:
                     report.flag(Flag.EVIDENCE, f"{question.name} / {case.name}: {note}")
                 message, kind, picture = verdict.message, verdict.kind, verdict.picture
                 passed = verdict.passed
             else:
                 message, kind, picture, passed = stopped, Kind.STOPPED, None, False
-            if not passed and failures and kind not in (Kind.NOT_DEFINED, Kind.UNANSWERED):
-                message += "\nNote: " + "\n".join(failures)
+            if not passed and failures and "missing" not in run.outcomes.get(entry["id"], {}):
+                message += "\nNote: " + "\n".join(failures)   # (a missing name says it)
             results[entry["id"]] = CaseResult(case.name, case.points, case.hidden, passed,
                                               message, kind, picture)
     return QuestionResult(question.name, [results[k] for k in sorted(results)], status,

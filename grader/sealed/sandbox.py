@@ -33,7 +33,6 @@ class JobRun:
     outcomes: dict = field(default_factory=dict)  # case id -> validated outcome
     loaded: list = None        # [{"cell", "error"}] once the cells are loaded
     enforced: list = field(default_factory=list)  # what the child said confines it
-    autograd: bool = False     # a case ran into torch's switched-off autograd
     status: Status = Status.FINISHED
     detail: str = ""           # what went wrong, for the student, when not finished
     loading: str = None        # the cell being loaded when the child stopped, if any
@@ -240,7 +239,6 @@ class Sandbox:
             case = job["cases"][child.case]
             outcome = protocol.check_reply(message, case["id"], child.nonce)
             run.outcomes[case["id"]] = outcome
-            run.autograd |= (outcome.get("error") or {}).get("type") == "AutogradRefused"
             child.case += 1
             if child.case == len(job["cases"]):   # this job is done: the next one's clock starts
                 self._close_job(child, runs, Status.FINISHED, "")
@@ -310,9 +308,6 @@ class Sandbox:
 
     def _close_run(self, run, child, status, detail):
         run.seconds = time.monotonic() - child.job_started
-        if run.autograd and status != Status.TAMPERED:
-            status, detail = Status.TAMPERED, ("your code used torch autograd, which is not "
-                                               "allowed while grading")
         run.status, run.detail = status, detail
 
 

@@ -38,7 +38,8 @@ def review(cells):
     for cell in cells:
         for name in _names(cell.source):
             if name in SUSPECT and (name != "func" or "torch" in cell.source):
-                found.setdefault(SUSPECT[name], set()).add(f"{name} in {cell.label}")
+                found.setdefault(SUSPECT[name], set()).add(f"{name} in cell {cell.number} "
+                                                           f"({cell.name})")
     return [("review", f"uses {what}: " + ", ".join(sorted(where)[:5]))
             for what, where in sorted(found.items())][:MAX_FLAGS]
 

@@ -115,7 +115,8 @@ def from_notebook(notebook, homework, deadline=None, boxes=None):
         messages.append(f"The notebook has {main_cells} cells starting with '{MAIN_MARK}' (it "
                         "should have one); the engine was taken from the cells that define its "
                         "classes and functions, in notebook order.")
-    _answers_from_boxes(cells, homework.get("answers", []), boxes or {}, flags)
+    _answers_from_boxes(cells, homework.get("answers", []), boxes or {}, flags,
+                        len(notebook["cells"]))
     redefined = sorted(set().union(*(c.binds for c in cells)) & set(homework["provided_names"]))
     notes = ["Student cells redefine provided names: " + ", ".join(redefined) + "."] \
         if redefined else []
@@ -151,10 +152,10 @@ def meaning(source):
         return " ".join(source.split())
 
 
-def _answers_from_boxes(cells, answers, boxes, flags):
+def _answers_from_boxes(cells, answers, boxes, flags, after):
     """Append a cell assigning the answer read from the markdown for every answer no cell
     gives (missing, or left as `...`); a cell's answer always wins over its box, a box over
-    display math."""
+    display math. The cells are numbered `after` the notebook's, so that they run last."""
     state = {}
     for cell in cells:
         for name in cell.binds & set(answers):
@@ -168,8 +169,8 @@ def _answers_from_boxes(cells, answers, boxes, flags):
             unanswered.append(name)
             continue
         where = "box" if found["where"] == "box" else "display math"
-        cell = Cell(0, f"{name} = {found['text']!r}", label_text=f"<{where} of {name}>",
-                    name_text=f"the {where} of {name}")
+        cell = Cell(after + len(cells) + 1, f"{name} = {found['text']!r}",
+                    label_text=f"<{where} of {name}>", name_text=f"the {where} of {name}")
         cell.binds = {name}
         cells.append(cell)
         read[Flag.ANSWERS_FROM_BOXES if where == "box" else Flag.ANSWERS_FROM_DISPLAY_MATH] \
