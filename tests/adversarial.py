@@ -334,7 +334,7 @@ def forward_algorithm(graph):
 DEEP_REPLY = """
 def forward_algorithm(graph):
     value = 0.0
-    for _ in range(100_000):
+    for _ in range(10_000):     # ten times Python's recursion limit
         value = [value]
     graph.result = value
     return graph
@@ -527,9 +527,9 @@ def _listen(seconds):
 def forward_algorithm(graph):
     values = [repr(n.value)[:30] for n in graph.sorted_nodes() if not n.input_nodes]
     if values and values[0].startswith("0.6931"):   # the public cosh case of step 1
-        raise RuntimeError("heard: " + _listen(1.0))
+        raise RuntimeError("heard: " + _listen(0.6))
     if not _sent:                                   # any other case: hold the lock a while
-        _sent.append(_send(0.5))
+        _sent.append(_send(0.3))
     for node in graph.sorted_nodes():
         node.forward()
     return graph

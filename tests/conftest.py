@@ -21,7 +21,7 @@ from grader.classroom import workers
 
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOK = build.NOTEBOOK
-TEST_LIMITS = {"step_timeout": 1.5, "submission_timeout": 30}
+TEST_LIMITS = {"step_timeout": 1.0, "submission_timeout": 30}
 
 
 def with_limits(zip_path, target, **limits):

@@ -206,6 +206,8 @@ def _child(source, arena, uid, layer, sibling, keep_session, patch, fresh, limit
                 os.setgid(uid)
                 os.setuid(uid)
             os.read(wait_r, 1)  # returns when the confined child closes `hold`
+            with open(os.path.join(arena["outside"], "sibling.txt"), "w") as f:
+                f.write("written after the child was confined")
             os._exit(0)
         os.close(wait_r)
         keep.add(hold)
@@ -498,6 +500,8 @@ def test_a_process_started_before_confining_survives_and_is_not_confined(uid, ar
               "except PermissionError:\n    result = 'refused'\n")
     out = run(source, arena, uid=uid, sibling=True)
     assert out["value"] == "refused" and out["sibling_alive"] is True, out
+    with open(os.path.join(arena["outside"], "sibling.txt")) as f:  # it could write
+        assert f.read() == "written after the child was confined"
 
 
 # --- what only the audit hook stops --------------------------------------------------------------

@@ -6,7 +6,8 @@ process that knows a hidden case ever runs beside one whose output the student s
 
 Jobs of a phase that need the same cells share a child, one job after the other (all the engine
 steps need the same `# MAIN CODE` cell), and each job keeps its own time limit: when one runs out
-or its code ends the child, the child is stopped and a fresh one goes on with the jobs after it.
+or its code ends the child, the child is stopped and the jobs after it go on, each in a fresh
+child of its own.
 Within a phase, `workers` children run at a time. Children are forked by the zygote
 (grader.sealed.zygote), which holds torch and nothing of the grading. Whatever a child says is
 read through grader.sealed.protocol, with a deadline on every read and a size limit on
@@ -189,8 +190,8 @@ class Sandbox:
                               if loading in {c["label"] for c in jobs[i]["cells"]}]
                     rest = [[i] for i in child.jobs if i not in faulty]
                     child.jobs = faulty
-                else:
-                    rest = [child.jobs[child.current + 1:]] if child.loaded else []
+                else:  # the jobs it had not started: each in a child of its own, side by side
+                    rest = [[i] for i in child.jobs[child.current + 1:]] if child.loaded else []
                 ended.append(self._stop(child, jobs, runs, *outcome))
                 running.remove(child)
                 if outcome[0] != Status.FINISHED:
