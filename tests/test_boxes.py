@@ -18,7 +18,7 @@ import pytest
 
 from grader.answers import compare_bigo, compare_value
 from grader.answers.boxes import box_labels, read_boxes
-from notebooks import fill, notebook_from_text, published, unbox
+from notebooks import fill, published, unbox
 
 ROOT = Path(__file__).resolve().parents[1]
 SEED = ROOT / "tests" / "data" / "HW1.2_Backpropagation.txt"

@@ -256,7 +256,7 @@ SAME_MEANING = {
 @pytest.mark.parametrize("source", SAME_MEANING.values(), ids=SAME_MEANING.keys())
 def test_formatting_changes_to_a_protected_cell_are_not_edits(source):
     sub = from_notebook(notebook("x = 1", source, "y = 2"), homework())
-    assert sub.messages == [f"The notebook has 0 cells starting with '# MAIN CODE' (it should "
+    assert sub.messages == ["The notebook has 0 cells starting with '# MAIN CODE' (it should "
                             "have one); the engine was taken from the cells that define its "
                             "classes and functions, in notebook order."]
     assert not [f for f in sub.flags if f[0] == "edited"]
@@ -308,7 +308,7 @@ def test_one_main_code_cell_gives_no_message():
 def test_duplicated_main_code_marker_is_mentioned():
     sub = from_notebook(notebook(PROTECTED, "# MAIN CODE\na = 1", "# MAIN CODE\nb = 2"),
                         homework())
-    assert sub.messages == [f"The notebook has 2 cells starting with '# MAIN CODE' (it should "
+    assert sub.messages == ["The notebook has 2 cells starting with '# MAIN CODE' (it should "
                             "have one); the engine was taken from the cells that define its "
                             "classes and functions, in notebook order."]
     assert numbers(sub.cells_for(["a", "b"])) == [2, 3]

@@ -7,16 +7,14 @@ width, measured by a probe script and screenshotted.
 import html
 import json
 import re
-import shutil
 import struct
-import subprocess
 import time
 import zlib
 from html.parser import HTMLParser
-from pathlib import Path
 
 import pytest
 
+from browser import HEIGHT, chromium, needed
 from grader.feedback import graph
 from grader.feedback.graph import html_message, render_html, render_text
 
@@ -437,11 +435,6 @@ def test_a_wide_layer_turns_the_picture_sideways():
 
 # ---- in a real browser ------------------------------------------------------------------------
 
-CHROMIUM = Path("/usr/bin/chromium")
-HEIGHT = 900
-FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-         "--disable-background-networking", "--disable-component-update", "--disable-sync",
-         "--hide-scrollbars"]
 # Runs after load, writes what it measured into the page; --dump-dom prints it.
 PROBE = """<script>
 window.addEventListener("load", () => {
@@ -506,9 +499,6 @@ window.addEventListener("load", () => {
 </script>"""
 PICTURES = {"cosh": cosh(), "chain": chain(), "long names": long_names(), "tensors": tensors(),
             "polynomial": polynomial()}
-browser = pytest.mark.skipif(
-    not CHROMIUM.exists(), reason=f"{CHROMIUM} is missing: run `make browser` (as root: "
-                                  "apt-get install -y chromium) to see the pictures in a browser")
 
 
 def page(probe):
@@ -520,14 +510,6 @@ def page(probe):
     return ('<!DOCTYPE html><html><head><meta charset="utf-8"><title>graph pictures</title>'
             '</head><body style="margin: 8px; font-family: sans-serif">' + "".join(parts)
             + (PROBE if probe else "") + "</body></html>")
-
-
-def chromium(*args, width, cwd):
-    profile = Path(cwd) / "chromium-profile"
-    shutil.rmtree(profile, ignore_errors=True)
-    return subprocess.run([str(CHROMIUM), *FLAGS, f"--window-size={width},{HEIGHT}",
-                           f"--user-data-dir={profile}", *map(str, args)],
-                          capture_output=True, text=True, timeout=120, cwd=cwd)
 
 
 def png_pixels(path, rows):
@@ -588,7 +570,7 @@ def measured(width, tmp_path_factory):
     return json.loads(html.unescape(found.group(1)))
 
 
-@browser
+@needed
 def test_pictures_render_with_a_size_and_fit_the_page(measured, width):
     assert measured["innerWidth"] == width
     assert measured["scrollWidth"] <= measured["clientWidth"], \
@@ -608,7 +590,7 @@ def test_pictures_render_with_a_size_and_fit_the_page(measured, width):
     assert svgs[0]["scale"] > 0.95, "the small cosh graph keeps its size even on a narrow page"
 
 
-@browser
+@needed
 def test_boxes_edges_and_text_in_the_browser(measured):
     for name, svg in zip(PICTURES, measured["svgs"]):
         assert svg["edges"] > 0, name
@@ -617,7 +599,7 @@ def test_boxes_edges_and_text_in_the_browser(measured):
         assert not svg["textOutside"], (name, svg["textOutside"])
 
 
-@browser
+@needed
 def test_first_wrong_node_is_emphasised_in_the_browser(measured):
     for name, svg in zip(PICTURES, measured["svgs"]):
         assert len(svg["firsts"]) == 1, name
@@ -629,13 +611,13 @@ def test_first_wrong_node_is_emphasised_in_the_browser(measured):
     assert [len(svg["wrongStrokes"]) for svg in measured["svgs"]] == [1, 6, 1, 2, 5]
 
 
-@browser
+@needed
 def test_hostile_text_stays_text_in_the_browser(measured):
     assert measured["title"] == "graph pictures"
     assert measured["images"] == 0 and measured["scripts"] == 1   # the probe alone
 
 
-@browser
+@needed
 def test_pictures_screenshot(width, tmp_path):
     target = tmp_path / "pictures.html"
     target.write_text(page(probe=False), encoding="utf-8")

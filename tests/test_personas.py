@@ -31,8 +31,6 @@ Where the two differ by design (BY_DESIGN below), the test says why instead of c
 import html
 import json
 import re
-import shutil
-import subprocess
 import time
 import zipfile
 from concurrent.futures import ThreadPoolExecutor
@@ -41,6 +39,7 @@ from pathlib import Path
 
 import pytest
 
+from browser import CHROMIUM, MISSING, WIDTH, chromium
 from kernels import (FAILED, NOISE, NOTEBOOK, check_results, errors, execute, kernel_cpu,
                      make_kernel, text)
 from notebooks import ANSWER_QUESTIONS, ENGINE_STEPS, QUESTIONS, load, reference_main
@@ -89,7 +88,6 @@ COUNTERPART = {
 GRADED_LATER = "correctness is graded after you submit"
 KERNELS_AT_ONCE = 4
 PROVIDED = re.compile(r"the provided code in the cell under '([^']+)'")
-CHROMIUM = Path("/usr/bin/chromium")
 STANDIN = "0.0.1"   # the version of the stand-in matplotlib the local index serves
 
 
@@ -537,10 +535,6 @@ def kernel_python(specs):
 
 # ---- the graph picture and a student's hostile text, in a real browser --------------------------
 
-WIDTH, HEIGHT = 1366, 900
-FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-         "--disable-background-networking", "--disable-component-update", "--disable-sync",
-         "--hide-scrollbars", f"--window-size={WIDTH},{HEIGHT}"]
 # Added to the test page only: runs after load, writes what it measured into the page, which
 # --dump-dom prints.
 PROBE = """<script>
@@ -593,19 +587,11 @@ def page(title, fragments, probe):
             f'{PROBE if probe else ""}</body></html>')
 
 
-def chromium(*args, cwd):
-    profile = Path(cwd) / "chromium-profile"
-    shutil.rmtree(profile, ignore_errors=True)
-    return subprocess.run([str(CHROMIUM), *FLAGS, f"--user-data-dir={profile}", *map(str, args)],
-                          capture_output=True, text=True, timeout=120, cwd=cwd)
-
-
 @pytest.fixture(scope="module")
 def rendered(played, tmp_path_factory):
     """{"notebook" | "gradescope": (what the probe measured, screenshot path, the page)}."""
     if not CHROMIUM.exists():
-        pytest.skip(f"{CHROMIUM} is missing: run `make browser` (as root: apt-get install -y "
-                    "chromium) to render the graph picture in a browser")
+        pytest.skip(MISSING)
     pages = {
         "notebook": notebook_html(played, *PICTURED) + notebook_html(played, *HOSTILE_AT),
         "gradescope": gradescope_html(played, PICTURED[0], [PICTURED[1], "Public Tests"])

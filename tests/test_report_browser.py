@@ -8,22 +8,15 @@ The screenshot is kept in the test's folder and its path printed (pytest -s show
 
 import json
 import re
-import shutil
-import subprocess
-from pathlib import Path
 
 import pytest
 
+from browser import HEIGHT, WIDTH, chromium, needed
 from notebooks import EXTRA_CREDIT, POINTS
 from grader.classroom import batch
 from grader.classroom import report as class_report
 from grader.results import CaseResult, QuestionResult, Report
 
-CHROMIUM = Path("/usr/bin/chromium")
-WIDTH, HEIGHT = 1366, 900
-FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-         "--disable-background-networking", "--disable-component-update", "--disable-sync",
-         "--hide-scrollbars", f"--window-size={WIDTH},{HEIGHT}"]
 QUESTIONS = POINTS
 # Runs after load, writes what it measured into the page; --dump-dom prints it.
 PROBE = """<script>
@@ -43,9 +36,7 @@ window.addEventListener("load", () => {
 });
 </script>"""
 
-pytestmark = pytest.mark.skipif(
-    not CHROMIUM.exists(), reason=f"{CHROMIUM} is missing: run `make browser` (as root: "
-                                  "apt-get install -y chromium) to check the report in a browser")
+pytestmark = needed
 
 
 def _report(k):
@@ -96,13 +87,6 @@ def page(tmp_path_factory):
         (folder / "student.json").write_text(json.dumps({"name": f"Student {k}"}))
         (folder / batch.DONE).write_text("synthetic")
     return class_report.write(graded, graded / "report")
-
-
-def chromium(*args, cwd):
-    profile = Path(cwd) / "chromium-profile"
-    shutil.rmtree(profile, ignore_errors=True)
-    return subprocess.run([str(CHROMIUM), *FLAGS, f"--user-data-dir={profile}", *map(str, args)],
-                          capture_output=True, text=True, timeout=120, cwd=cwd)
 
 
 def test_report_renders_as_a_screenshot(page, tmp_path):
