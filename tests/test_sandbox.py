@@ -183,14 +183,14 @@ def test_inside_a_child_autograd_is_off_torch_has_one_thread_and_no_thread_can_s
         try:
             threading.Thread(target=lambda: torch.set_grad_enabled(True)).start()
             started.append(True)
-        except RuntimeError as error:
-            started.append(type(error).__name__)
+        except (RuntimeError, PermissionError):
+            started.append("refused")
         return [torch.is_grad_enabled(), torch._C._is_fwd_grad_enabled(), torch.get_num_threads(),
                 started, (torch.ones(2, 2) @ torch.ones(2, 2)).tolist()]
     """
     [result] = run(sandbox, [job(case(probe))])
     assert result.status == Status.FINISHED
-    assert result.outcomes[0]["value"] == [False, False, 1, ["RuntimeError"],
+    assert result.outcomes[0]["value"] == [False, False, 1, ["refused"],
                                            [[2.0, 2.0], [2.0, 2.0]]]
 
 
@@ -208,6 +208,23 @@ def test_each_probe_starts_from_the_helpers_as_they_were(sandbox):
     [result] = run(sandbox, [job(case(patch), case(check))])
     assert result.outcomes == {0: {"value": [-1, -1, "patched"]},
                                1: {"value": [2.0, 3, [1.0]]}}
+
+
+def test_the_reply_is_written_by_the_harness_as_it_was_not_as_the_probe_patched_it(sandbox):
+    """A probe that rewrites json.dumps (which sees the nonce) or breaks len() cannot change
+    or spoil the reply to its own case."""
+    rewrite = """
+    def probe():
+        import json
+        real = json.dumps
+        json.dumps = lambda message, **kw: real(dict(message, outcome={"value": 999}), **kw)
+        return 1
+    """
+    break_len = "def probe():\n    import builtins\n    builtins.len = lambda v: 0\n    return 2\n"
+    honest = "def probe():\n    return 3\n"
+    [result] = run(sandbox, [job(case(rewrite), case(break_len), case(honest))])
+    assert result.status == Status.FINISHED
+    assert result.outcomes == {0: {"value": 1}, 1: {"value": 2}, 2: {"value": 3}}
 
 
 def test_stand_ins_for_matplotlib_and_the_garbage_collector(sandbox):
@@ -286,18 +303,23 @@ def test_jobs_needing_the_same_cells_share_a_child_each_with_its_own_time(sandbo
     assert sorted(s["pid"] for s in spawns) == sorted({pids[0], pids[2]})
 
 
-def test_a_job_that_hangs_times_out_and_the_next_one_runs_in_a_fresh_child(sandbox, spawns):
+def test_a_job_that_hangs_times_out_and_the_jobs_after_it_run_in_fresh_children(sandbox, spawns):
+    """Four jobs needing the same cells share a child; the second hangs: it times out, and the
+    two jobs after it go on, each in a fresh child of its own."""
     jobs = [job(case(PID)),
             job(case(PID), case("def probe():\n    while True:\n        pass\n"), case(PID)),
+            job(case(PID)),
             job(case(PID))]
     runs = run(sandbox, jobs)
-    assert [r.status for r in runs] == [Status.FINISHED, Status.TIMEOUT, Status.FINISHED]
+    assert [r.status for r in runs] == [Status.FINISHED, Status.TIMEOUT, Status.FINISHED,
+                                        Status.FINISHED]
     assert runs[1].detail == f"timed out after {TIMEOUT:g} s"
     assert TIMEOUT <= runs[1].seconds < TIMEOUT + 1
     first = runs[0].outcomes[0]["value"]
     assert runs[1].outcomes == {0: {"value": first}}  # answered before it hung, in that child
-    assert runs[2].outcomes[0]["value"] not in (first, None)
-    assert len(spawns) == 2
+    after = [runs[2].outcomes[0]["value"], runs[3].outcomes[0]["value"]]
+    assert sorted(after + [first]) == sorted(s["pid"] for s in spawns)
+    assert len({first, *after}) == 3
 
 
 def test_with_one_worker_jobs_needing_other_cells_share_a_child_loading_in_notebook_order(
@@ -313,9 +335,6 @@ def test_with_one_worker_jobs_needing_other_cells_share_a_child_loading_in_noteb
     assert [r.outcomes[0]["value"] for r in runs] == [[[1, 3], pid]] * 2
 
 
-@pytest.mark.xfail(strict=True, reason="a child that serves several jobs loads the cells of all "
-                   "of them within the first job's time limit: a job times out (and its cell is "
-                   "taken for one that hangs) because of cells it does not need")
 def test_a_job_is_not_timed_out_by_the_cells_of_the_jobs_it_shares_a_child_with(one_worker):
     slow_a = cell("cell a", "import time\ntime.sleep(0.35)\n", 2)
     slow_b = cell("cell b", "import time\ntime.sleep(0.35)\n", 3)
@@ -389,9 +408,6 @@ def test_system_exit_is_an_error_of_the_case_not_a_crash(sandbox):
     assert isinstance(result.outcomes[1]["value"], int)
 
 
-@pytest.mark.xfail(strict=True, raises=ValueError, reason="sandbox._exit_text calls "
-                   "signal.Signals(-code), which raises ValueError for real-time signals that "
-                   "have no name (35..63): a child that kills itself with one crashes the run")
 def test_a_child_killed_by_a_real_time_signal_is_reported_crashed(sandbox, spawns):
     probe = "def probe():\n    import os\n    os.kill(os.getpid(), 40)\n"
     [result] = run(sandbox, [job(case(probe))])
@@ -441,9 +457,6 @@ def test_a_forged_message_while_loading_makes_the_jobs_tampered(sandbox):
     assert runs[0].loaded is None and runs[0].outcomes == {}
 
 
-@pytest.mark.xfail(strict=True, raises=TypeError, reason="a forged reply whose nonce is not ASCII "
-                   "makes protocol.check_reply raise TypeError (secrets.compare_digest), which "
-                   "Sandbox.run lets through: student code crashes the grading process")
 def test_a_forged_reply_with_a_non_ascii_nonce_makes_the_job_tampered(sandbox):
     message = {"case": 0, "nonce": "é" * 32, "outcome": {"value": 99}}
     [result] = run(sandbox, [job(case(_to_every_fd(_frame(message))))])

@@ -99,7 +99,7 @@ class _Snapshot:
 
     MODULES = HELPERS + ("grader.sealed.protocol", "grader.authoring.checks", "builtins", "math",
                          "torch", "torch._C", "torch.autograd", "json", "json.encoder",
-                         "json.decoder", "os", "marshal", "linecache")
+                         "json.decoder", "os", "marshal", "linecache", "struct")
 
     def __init__(self):
         self.saved = []
@@ -165,6 +165,7 @@ def _serve(requests, replies, enforced):
             return
         outcome = run_probe(request["source"], request["name"], namespace, request["inputs"],
                             request["params"])
+        snapshot.restore()  # the reply is written by the harness as it was, not as patched
         try:
             message = frame(reply(request, outcome))
         except (ValueError, TypeError, RecursionError):

@@ -193,7 +193,7 @@ def request(case_id, nonce, code, name, params, inputs):
 DONE = {"done": True}
 
 
-# --- what a child says, and how the parent reads it ------------------------------------------------
+# --- what a child says, and how the parent reads it -----------------------------------------------
 
 def confined(lines):
     return {"confined": lines}
@@ -243,7 +243,8 @@ def check_reply(message, case_id, nonce):
     anything else: a forged or out-of-turn reply."""
     if not isinstance(message, dict) or set(message) != {"case", "nonce", "outcome"}:
         raise Violation("it sent a message that is not a reply", forged=True)
-    if message["case"] != case_id or not isinstance(message["nonce"], str) \
-            or not secrets.compare_digest(message["nonce"], nonce):
+    found = message["nonce"]
+    if message["case"] != case_id or not isinstance(found, str) or not found.isascii() \
+            or not secrets.compare_digest(found, nonce):
         raise Violation("it sent a reply that the grading harness did not write", forged=True)
     return read_outcome(message["outcome"])

@@ -49,11 +49,21 @@ class _Child:
         self.reader = protocol.Reader(replies)
         self.current, self.case, self.nonce = 0, 0, None   # job (of self.jobs), case within it
         self.confined, self.loaded = False, False
-        self.started = self.job_started = time.monotonic()
+        self.started = self.job_started = self.cell_started = time.monotonic()
 
     @property
     def deadline(self):
+        """Loading gets `timeout` per job the child serves, and one cell at most `timeout`;
+        then each job's cases get `timeout`."""
+        if not self.loaded:
+            return min(self.started + self.timeout * len(self.jobs),
+                       self.cell_started + self.timeout)
         return self.job_started + self.timeout
+
+    @property
+    def stalled(self):
+        """Whether the cell loading now has run for the whole of `timeout` on its own."""
+        return not self.loaded and time.monotonic() >= self.cell_started + self.timeout
 
 
 class Sandbox:
@@ -140,17 +150,20 @@ class Sandbox:
         requests_r, requests_w = os.pipe()
         replies_r, replies_w = os.pipe()
         first = jobs[group[0]]
+        for i in group:
+            runs[i].loading = None  # a job may come back after another child stopped
         cells = {c["label"]: c for i in group for c in jobs[i]["cells"]}
         cells = sorted(cells.values(), key=lambda c: c["number"])
         load = protocol.job(first["provided"], sum(0 < c["number"] < first["provided_number"]
                                                    for c in cells),
                             [{"label": c["label"], "source": c["source"]} for c in cells])
         limits = {"memory_mb": first["memory_mb"],
-                  "cpu_seconds": int(timeout * len(group)) + 2,
+                  "cpu_seconds": int(2 * timeout * len(group)) + 2,
                   "uid": random.randrange(200_000, 2_000_000_000) if self.separate_users
                   else None}
         try:
             if not self.zygote.alive:
+                self.zygote.close()
                 self.zygote = Zygote(fresh=True)  # never a fork of this process: it has secrets
             pid = self.zygote.spawn(group[0], limits, [requests_r, replies_w])
         except ZygoteGone as error:
@@ -181,13 +194,15 @@ class Sandbox:
                 outcome = (Status.TIMEOUT, f"timed out after {child.timeout:g} s")
             if outcome is not None:
                 loading = runs[child.jobs[0]].loading if not child.loaded else None
-                if outcome[0] == Status.TIMEOUT and loading:
+                timed_out = outcome[0] == Status.TIMEOUT
+                if timed_out and loading and child.stalled:
                     self.stalled.add(loading)
                 if not child.loaded and len(child.jobs) > 1:
                     # stopped while loading the cells of several jobs: those that need the cell
-                    # at fault end as the child did; the others go again, each on its own
-                    faulty = [i for i in child.jobs
-                              if loading in {c["label"] for c in jobs[i]["cells"]}]
+                    # at fault end as the child did; the others go again, each on its own (all
+                    # of them when the cells together, not one of them, ran out of time)
+                    faulty = [] if timed_out and not child.stalled else \
+                        [i for i in child.jobs if loading in {c["label"] for c in jobs[i]["cells"]}]
                     rest = [[i] for i in child.jobs if i not in faulty]
                     child.jobs = faulty
                 else:  # the jobs it had not started: each in a child of its own, side by side
@@ -226,13 +241,14 @@ class Sandbox:
             if label is not None:
                 for run in mine:
                     run.loading = label
+                child.cell_started = time.monotonic()
                 return
             errors = protocol.check_loaded(message)
             if errors is None:
                 raise protocol.Violation("it spoke out of turn", forged=True)
             for run in mine:
                 run.loaded, run.loading = errors, None
-            child.loaded = True
+            child.loaded, child.job_started = True, time.monotonic()
         elif child.nonce is None:
             raise protocol.Violation("it spoke out of turn", forged=True)
         else:
@@ -314,7 +330,10 @@ class Sandbox:
 
 def _exit_text(code):
     if code < 0:
-        name = signal.Signals(-code).name
+        try:
+            name = signal.Signals(-code).name
+        except ValueError:  # a real-time signal
+            name = f"signal {-code}"
         reason = {"SIGKILL": " (it may have run out of memory)",
                   "SIGXCPU": " (it used up its CPU time)",
                   "SIGSEGV": " (a crash inside the process)",

@@ -15,7 +15,8 @@ Python's directories, builds the Landlock ruleset and loads the libraries the ke
 3. seccomp-bpf: no processes and no threads (so torch's grad mode, which is per thread, cannot
    be switched on in another one), no sockets, no signals to others, no ptrace, mounts,
    namespaces, keyrings, io_uring, id or mode changes;
-4. the audit hook (`AuditHook`): readable refusals of the same, and what the kernel cannot
+4. the audit hook (`AuditHook`), with functions that start threads replaced by refusals (no
+   audit event announces a thread): readable refusals of the same, and what the kernel cannot
    see: frames (which would let student code reach the harness that runs it), the garbage
    collector's view of every object, and fresh imports of the grading code.
 
@@ -28,6 +29,7 @@ Bindings: libseccomp through `pyseccomp` and Landlock through `py-landlock`, bot
 both look up their libraries once, when this module is imported (in the zygote, never a child).
 """
 
+import _thread
 import errno
 import os
 import resource
@@ -114,7 +116,7 @@ INT_MASK = 0xFFFFFFFF  # int arguments: the kernel ignores the upper 32 bits, so
 # Audit events refused outright (prefixes).
 PROCESS_EVENTS = ("os.system", "os.exec", "os.posix_spawn", "os.spawn", "os.fork", "os.forkpty",
                   "os.startfile", "subprocess.Popen", "pty.spawn", "webbrowser.open",
-                  "ensurepip.bootstrap", "socket.", "ctypes.", "_thread.start_new_thread")
+                  "ensurepip.bootstrap", "socket.", "ctypes.")
 # Events that change the file system: refused (nothing is writable).
 WRITE_EVENTS = {"os.remove", "os.rmdir", "os.mkdir", "os.rename", "os.link", "os.symlink",
                 "os.chmod", "os.chown", "os.truncate", "os.utime", "os.setxattr",
@@ -132,7 +134,7 @@ INTROSPECTION_EVENTS = {"sys._getframe", "sys._current_frames", "sys._current_ex
                         "gc.get_referents", "sys.monitoring.register_callback"}
 FRAME_ATTRIBUTES = {"tb_frame", "gi_frame", "cr_frame", "ag_frame"}
 # Modules that may not be imported fresh: the grading code, Otter, and what starts processes.
-BLOCKED_IMPORTS = ("ctypes", "_ctypes", "_posixsubprocess", "otter", "grader")
+BLOCKED_IMPORTS = ("ctypes", "_ctypes", "_posixsubprocess", "_thread", "otter", "grader")
 WRITE_FLAGS = os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_APPEND | os.O_TRUNC
 
 
@@ -228,6 +230,7 @@ class Wall:
         lines += self._apply_landlock()
         lines += _apply_seccomp(os.getpid())
         sys.dont_write_bytecode = True
+        _refuse_threads()
         sys.addaudithook(AuditHook(self.readable))
         lines.append("audit hook: installed (second layer: processes, threads, sockets, ctypes, "
                      "signals, writes, reads outside Python's directories, frames, the garbage "
@@ -260,7 +263,7 @@ class Wall:
         for fd in (0, 1, 2):
             os.dup2(null, fd)
         os.close(null)
-        sys.path[:] = [p for p in sys.path if p and os.path.realpath(p) in self.readable]
+        sys.path[:] = [p for p in sys.path if p and _beneath(os.path.realpath(p), self.readable)]
 
     def _no_new_privs(self):
         if _prctl is None:
@@ -282,6 +285,21 @@ class Wall:
         return self.landlock
 
 
+def _beneath(path, directories):
+    return any(path == d or path.startswith(d.rstrip(os.sep) + os.sep) for d in directories)
+
+
+def _refuse_threads():
+    """The second layer under seccomp for threads: Python 3.11 raises no audit event when one
+    starts, so the functions that start them refuse."""
+    def start_new_thread(*args, **kwargs):
+        refuse("_thread.start_new_thread")
+    _thread.start_new_thread = _thread.start_new = start_new_thread
+    threading = sys.modules.get("threading")
+    if threading is not None:
+        threading._start_new_thread = start_new_thread
+
+
 def _close_inherited(keep):
     """Close every descriptor but stdio and those in `keep`: a forked child inherits the
     zygote's socket, which student code could write to."""
@@ -294,8 +312,8 @@ def _close_inherited(keep):
 
 def _apply_seccomp(pid):
     if _seccomp is None:
-        return [f"seccomp unavailable ({_SECCOMP_ERROR}): processes, sockets and signals "
-                "limited by the audit hook only"]
+        return [f"seccomp unavailable ({_SECCOMP_ERROR}): processes, threads, sockets and "
+                "signals limited by the audit hook only"]
     sc = _seccomp
     eperm = sc.ERRNO(errno.EPERM)
     skipped = []
