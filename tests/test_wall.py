@@ -70,13 +70,13 @@ SECCOMP = wall._seccomp is not None
 
 
 def _memory_mb():
-    """An address-space limit that leaves this (forked) process room to work."""
+    """An address-space limit that leaves this process, forked now, room to work (it grows as
+    the tests run)."""
     with open("/proc/self/status") as f:
         size_kb = next(int(line.split()[1]) for line in f if line.startswith("VmSize:"))
     return size_kb // 1024 + 2048
 
 
-MEMORY_MB = _memory_mb()
 torch.ones(2, 2) @ torch.ones(2, 2)  # load torch's CPU kernels now, as the zygote has
 
 
@@ -258,12 +258,13 @@ def run(source, arena, uid=None, layer="full", sibling=False, keep_session=False
     """Run `source` as student code in a forked child walled in by `layer`; return its report
     (a dict), or None if the child reported nothing. `fresh`: top-level modules removed from
     sys.modules before confining (so that importing them is a fresh import)."""
+    memory_mb = _memory_mb()
     read_fd, write_fd = os.pipe()
     pid = os.fork()
     if pid == 0:
         os.close(read_fd)
         try:
-            limits = {"memory_mb": MEMORY_MB, "cpu_seconds": CPU_SECONDS, "report": write_fd,
+            limits = {"memory_mb": memory_mb, "cpu_seconds": CPU_SECONDS, "report": write_fd,
                       "parent": os.getppid() if parent is None else parent}
             out = _child(source, arena, uid, layer, sibling, keep_session, patch, fresh,
                          limits)
@@ -296,6 +297,7 @@ def run(source, arena, uid=None, layer="full", sibling=False, keep_session=False
     if not chunks:
         return None
     out = json.loads(b"".join(chunks))
+    out["memory_mb"] = memory_mb
     assert "setup_error" not in out, out["setup_error"]
     return out
 
@@ -690,7 +692,7 @@ def test_confine_leaves_the_process_in_its_place(uid, arena):
     assert state["cwd"] == "/"
     assert state["environ"] == wall.MINIMAL_ENVIRONMENT
     assert state["stdio_null"] == [True, True, True]
-    memory = MEMORY_MB * 2**20
+    memory = out["memory_mb"] * 2**20
     assert state["limits"] == {"RLIMIT_FSIZE": [0, 0], "RLIMIT_CORE": [0, 0],
                                "RLIMIT_NOFILE": [64, 64],
                                "RLIMIT_CPU": [CPU_SECONDS, CPU_SECONDS],
