@@ -16,8 +16,10 @@ ALLOW_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root)
 all: $(VENV)/.installed
 	$(VENV)/bin/backprop-grader assign
 
+# Test files in parallel, one file per process; the files that wait for the slow inputs
+# (tests/slow_inputs.py, made beside them) last.
 test: $(VENV)/.installed
-	$(PY) -m pytest
+	$(PY) -m pytest -n auto --dist loadfile --no-loadscope-reorder
 
 edit: $(VENV)/.jupyterlab
 	$(VENV)/bin/jupyter lab $(ALLOW_ROOT) $(NOTEBOOK)

@@ -17,6 +17,7 @@ setup(
         "pyseccomp>=0.1.2,<0.2",     # the sandbox's system-call filter (ctypes over libseccomp)
         "py-landlock>=0.1.1,<0.2",   # the sandbox's file-system wall (Landlock, ctypes)
     ],
-    extras_require={"report": ["matplotlib>=3.6"], "test": ["pytest>=7", "matplotlib>=3.6"]},
+    extras_require={"report": ["matplotlib>=3.6"], "test": ["pytest>=7", "pytest-xdist>=3.8",
+                                                              "matplotlib>=3.6"]},
     entry_points={"console_scripts": ["backprop-grader=grader.cli:main"]},
 )

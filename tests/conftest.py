@@ -2,54 +2,141 @@
 
 End-to-end tests grade through a copy of the zip whose limits are seconds (TEST_LIMITS), so that
 hanging submissions cost the suite little time; one test reads the production limits from the
-zip itself (`production_zip`).
+zip itself (`production_zip`). The slowest inputs (the corpora graded, the personas played, the
+student notebook run) are made by a process of their own beside the tests (tests/slow_inputs.py).
 """
 
+import fcntl
 import json
 import os
-import queue
-import zipfile
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import replace
+import pickle
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
 from pathlib import Path
 
-import nbformat
 import pytest
 
+from adversarial import SECRET
 from grader.assign import build
-from grader.classroom import workers
+from kernels import kernel_specs, make_kernel
+from slow_inputs import ROOT, SLOW, TEST_LIMITS, Grading  # noqa: F401 - ROOT, TEST_LIMITS: for tests
+from slow_inputs import build as build_for_tests
+from slow_inputs import kernel_without_matplotlib as make_kernel_without_matplotlib
 
-ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOK = build.NOTEBOOK
-TEST_LIMITS = {"step_timeout": 1.0, "submission_timeout": 30}
+SLOW_INPUTS_LIMIT = 900   # seconds a test waits for a slow input before it fails
+# In every grading process the session starts: what tests/adversarial.py's "environment" attack
+# must not see.
+os.environ["BACKPROP_PLANTED_SECRET"] = SECRET
 
 
-def with_limits(zip_path, target, **limits):
-    """A copy of the autograder zip with the sealed grader's settings changed."""
-    with zipfile.ZipFile(zip_path) as source, zipfile.ZipFile(target, "w") as copy:
-        for item in source.infolist():
-            data = source.read(item)
-            if item.filename == "otter_config.json":
-                config = json.loads(data)
-                for plugin in config["plugins"]:
-                    if isinstance(plugin, dict):
-                        for settings in plugin.values():
-                            settings.update(limits)
-                data = json.dumps(config).encode()
-            copy.writestr(item, data)
-    return target
+# ---- the slow inputs, made beside the session ---------------------------------------------------
+
+SLOW_KEY = pytest.StashKey()
+FOLDER = "BACKPROP_SLOW_INPUTS"   # where they are made, for pytest-xdist's workers to find
+
+
+class SlowInputs:
+    """The process that makes the slow inputs the session's tests need (tests/slow_inputs.py),
+    started by the first process of the session to have collected the tests (pytest alone, or
+    one of pytest-xdist's workers); `load(name)` waits for what it made."""
+
+    def __init__(self, folder, wanted):
+        self.folder = folder
+        with open(folder / "lock", "w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            if not (folder / "pid").exists():
+                with open(folder / "log.txt", "wb") as log:
+                    process = subprocess.Popen(
+                        [sys.executable, str(Path(__file__).with_name("slow_inputs.py")),
+                         str(folder), *sorted(wanted)], stdout=log, stderr=subprocess.STDOUT,
+                        cwd=ROOT, start_new_session=True)
+                (folder / "wanted.json").write_text(json.dumps(sorted(wanted)))
+                (folder / "pid").write_text(str(process.pid))
+        self.wanted = set(json.loads((folder / "wanted.json").read_text()))
+        self.pid = int((folder / "pid").read_text())
+
+    def wait(self, name, suffix=".pickle"):
+        """The path of `name` + `suffix` once the process has written it."""
+        path, deadline = self.folder / (name + suffix), time.monotonic() + SLOW_INPUTS_LIMIT
+        while not path.exists():
+            failed = self.folder / f"{name}.error"
+            if failed.exists():
+                pytest.fail(f"making {name} beside the tests failed:\n{failed.read_text()}")
+            if not _running(self.pid) and not path.exists():
+                pytest.fail("the process making the slow inputs ended:\n"
+                            + (self.folder / "log.txt").read_text()[-5000:])
+            if time.monotonic() > deadline:
+                pytest.fail(f"{name} was not made within {SLOW_INPUTS_LIMIT} s")
+            time.sleep(0.05)
+        return path
+
+    def load(self, name):
+        return pickle.loads(self.wait(name).read_bytes())
+
+
+def _running(pid):
+    """Whether process `pid` runs (a zombie has ended)."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] not in "ZX"
+    except OSError:
+        return False
+
+
+def pytest_configure(config):
+    if not hasattr(config, "workerinput"):   # pytest alone, or pytest-xdist's controller
+        os.environ[FOLDER] = tempfile.mkdtemp(prefix="backprop-slow-inputs-")
+
+
+def pytest_unconfigure(config):
+    """The slow inputs' process and its folder go with the session."""
+    if hasattr(config, "workerinput") or FOLDER not in os.environ:
+        return
+    folder = Path(os.environ.pop(FOLDER))
+    if (folder / "pid").exists():
+        pid = int((folder / "pid").read_text())
+        try:
+            os.killpg(pid, signal.SIGKILL)
+            os.waitpid(pid, 0)
+        except OSError:   # ended, or not this process's child
+            pass
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+def pytest_collection_modifyitems(items):
+    """The modules that need a slow input run last, so the others run while it is made."""
+    waiting = {item.path for item in items if set(item.fixturenames) & set(SLOW)}
+    items.sort(key=lambda item: item.path in waiting)
+
+
+def pytest_collection_finish(session):
+    wanted = {name for item in session.items for name in item.fixturenames} & set(SLOW)
+    if session.config.option.collectonly:
+        wanted = set()
+    session.config.stash[SLOW_KEY] = SlowInputs(Path(os.environ[FOLDER]), wanted) \
+        if wanted else None
 
 
 @pytest.fixture(scope="session")
-def built(tmp_path_factory):
+def slow(request):
+    """The SlowInputs of the session, or None if it needs none."""
+    return request.config.stash.get(SLOW_KEY, None)
+
+
+# ---- fixtures ---------------------------------------------------------------------------------
+
+@pytest.fixture(scope="session")
+def built(slow, tmp_path_factory):
     """(student template notebook, autograder zip with TEST_LIMITS, reference solution
-    notebook), freshly built."""
-    out = tmp_path_factory.mktemp("built")
-    template, solution = build.build(ROOT, template_dir=out / "student_template",
-                                     zip_path=out / "dist" / "autograder.zip")
-    fast = with_limits(out / "dist" / "autograder.zip", out / "dist" / "autograder-test.zip",
-                       **TEST_LIMITS)
-    return template, fast, solution
+    notebook), freshly built (by the slow inputs' process when there is one)."""
+    if slow is None:
+        return build_for_tests(tmp_path_factory.mktemp("built"))
+    return tuple(Path(path) for path in json.loads(slow.wait("built", ".json").read_text()))
 
 
 @pytest.fixture(scope="session")
@@ -60,43 +147,61 @@ def production_zip(built):
 
 @pytest.fixture(scope="session")
 def grade_all(built, tmp_path_factory):
-    """Grade {name: notebook or path} through the built zip, two at a time, as a batch does (one
-    `grader.classroom.workers.grade_submission` per submission, in worker processes kept for the whole
-    session); save each result as a batch would; return {name: Graded}."""
-    _, zip_path, _ = built
-    out = tmp_path_factory.mktemp("graded")
-    idle, started = queue.SimpleQueue(), []
+    """Grade {name: notebook or path} through the built zip (tests/slow_inputs.py's Grading)."""
+    grading = Grading(built[1], tmp_path_factory.mktemp("graded"))
+    yield grading
+    grading.close()
 
-    def grade_one(name, path):
-        try:
-            worker = idle.get_nowait()
-        except queue.Empty:
-            worker = workers.Worker()
-            started.append(worker)
-        try:
-            graded = workers.grade_submission(zip_path, path, worker)
-        finally:
-            idle.put(worker)
-        workers.write(graded, out / "results" / name)
-        return name, replace(graded, submission=path)
 
-    def grade(submissions):
-        paths = {}
-        for name, item in submissions.items():
-            if isinstance(item, Path):
-                paths[name] = item
-            else:
-                folder = out / "in" / name
-                folder.mkdir(parents=True, exist_ok=True)
-                paths[name] = folder / NOTEBOOK
-                nbformat.write(item, paths[name])
-        with ThreadPoolExecutor(2) as pool:
-            return dict(pool.map(lambda item: grade_one(*item), paths.items()))
+@pytest.fixture(scope="session")
+def corpus(slow):
+    """Every corpus graded in one batch: {name: Graded} (tests/slow_inputs.py)."""
+    return slow.load("corpus")
 
-    yield grade
-    for worker in started:
-        worker.close()
 
+@pytest.fixture(scope="session")
+def attacked(corpus):
+    """The submissions of tests/adversarial.py, graded."""
+    from adversarial import EXPECT
+
+    return {name: corpus[name] for name in EXPECT}
+
+
+@pytest.fixture(scope="session")
+def played(slow):
+    """{persona: Played}: every persona played in a kernel and graded (tests/slow_inputs.py)."""
+    return slow.load("played")
+
+
+@pytest.fixture(scope="session")
+def student_runs(slow, played):
+    """{(kind, colab): (executed notebook, folder)}: the solved and blank student notebooks run
+    in Colab (tests/slow_inputs.py) and in Jupyter (the correct persona, which exports, and the
+    blank one)."""
+    runs = slow.load("student_runs")
+    for kind, persona in (("solved", "correct"), ("blank", "blank")):
+        runs[(kind, False)] = (played[persona].executed, played[persona].folder)
+    return runs
+
+
+@pytest.fixture(scope="session")
+def student_kernel(tmp_path_factory):
+    """A kernel spec for a Python that has Otter and torch but not this package (see
+    tests/kernels.py); one for the whole session."""
+    return make_kernel(tmp_path_factory.mktemp("student-kernel"))
+
+
+@pytest.fixture(scope="session")
+def kernel_without_matplotlib(slow, tmp_path_factory):
+    """A student kernel whose Python lacks matplotlib: the one the personas played in, when
+    they were played."""
+    if slow is not None and "played" in slow.wanted:
+        slow.wait("played")
+        return kernel_specs(slow.folder / "kernel-without-matplotlib")
+    return make_kernel_without_matplotlib(tmp_path_factory.mktemp("kernel-without-matplotlib"))
+
+
+# ---- reading results --------------------------------------------------------------------------
 
 def scores(graded):
     return {name: score for name, (score, _) in graded.report.scores().items()}
@@ -110,59 +215,3 @@ def report_cases(graded, question):
     """{case name: (passed, message)} of one question, from sealed.json."""
     entry = next(q for q in graded.report.questions if q.name == question)
     return {c.name: (c.passed, c.message) for c in entry.cases}
-
-
-@pytest.fixture(scope="session")
-def corpus(built, grade_all, tmp_path_factory):
-    """Every corpus graded in one batch (one pair of workers for the whole session): the engines
-    of tests/engines.py, the hostile, hanging and malformed submissions of tests/adversarial.py
-    (with a secret planted in the grading process's environment), and the mixed answers of
-    tests/test_answer_grading.py. {name: Graded}; names are those of the corpora."""
-    import nbformat
-    from adversarial import ESCAPED, EXPECT, MARKER, SECRET, build
-    from engines import CORRECT, WRONG
-    from notebooks import load, main_cell, reference_main, with_answers, with_main
-    from test_answer_grading import MIXED, ta_notebook
-
-    template, _, solution = built
-    base = reference_main(solution)
-    submissions = {name: with_main(load(template), base + "\n" + case["code"])
-                   for name, case in WRONG.items()}
-    for name, cells in CORRECT.items():
-        cells = [cells] if isinstance(cells, str) else cells
-        notebook = with_main(load(template), cells[0])
-        position = notebook.cells.index(main_cell(notebook))
-        for offset, source in enumerate(cells[1:], start=1):
-            notebook.cells.insert(position + offset, nbformat.v4.new_code_cell(source))
-        submissions[name] = notebook
-    submissions["mixed"] = with_answers(load(template),
-                                        {name: text for name, (text, _) in MIXED.items()})
-    submissions["ta_reading"] = ta_notebook(base)
-    folder = tmp_path_factory.mktemp("adversarial")
-    for path in [Path(MARKER), *Path(ESCAPED).parent.glob(Path(ESCAPED).name + "*")]:
-        path.unlink(missing_ok=True)
-    for name in EXPECT:
-        assert name not in submissions, name
-        submissions[name] = build(name, load(template), base, folder / name)
-    os.environ["BACKPROP_PLANTED_SECRET"] = SECRET
-    try:
-        return grade_all(submissions)
-    finally:
-        del os.environ["BACKPROP_PLANTED_SECRET"]
-
-
-@pytest.fixture(scope="session")
-def attacked(corpus):
-    """The submissions of tests/adversarial.py, graded."""
-    from adversarial import EXPECT
-
-    return {name: corpus[name] for name in EXPECT}
-
-
-@pytest.fixture(scope="session")
-def student_kernel(tmp_path_factory):
-    """A kernel spec for a Python that has Otter and torch but not this package (see
-    tests/kernels.py); one for the whole session."""
-    from kernels import make_kernel
-
-    return make_kernel(tmp_path_factory.mktemp("student-kernel"))

@@ -20,6 +20,8 @@ import re
 import subprocess
 import sys
 import sysconfig
+import tempfile
+import threading
 from pathlib import Path
 
 import nbformat
@@ -35,6 +37,8 @@ RESULTS = "CHECK-RESULTS:"
 CPU = "KERNEL-CPU-SECONDS:"
 FAILED = "❌ Test case failed\n"   # Otter's own first line of a failed case
 NOISE = re.compile(r"Error at line|case\(env|AssertionError|Traceback")
+KERNELS_AT_ONCE = 4   # kernels running at the same time, whoever starts them (two cores)
+_kernel_slots = threading.BoundedSemaphore(KERNELS_AT_ONCE)
 
 PROOF_CELL = """\
 import importlib.util, sys
@@ -125,7 +129,12 @@ def make_kernel(base, name=KERNEL, hide=(), env=None):
                  "{connection_file}"],
         "display_name": "student", "language": "python",
         "env": {"PYTHONPATH": "", "MPLBACKEND": "Agg", **(env or {})}}))
-    return KernelSpecManager(kernel_dirs=[str(base / "kernels")])
+    return kernel_specs(base)
+
+
+def kernel_specs(base):
+    """The KernelSpecManager of the kernel that make_kernel(base) made."""
+    return KernelSpecManager(kernel_dirs=[str(Path(base) / "kernels")])
 
 
 def kernel_python(specs, name=KERNEL):
@@ -152,11 +161,15 @@ def execute(notebook, folder, specs, colab=False, timeout=300, kernel=KERNEL, re
         + ([RECORD_CELL] if record else [])
     notebook.cells[:0] = [nbformat.v4.new_code_cell(s) for s in extra]
     notebook.cells.append(nbformat.v4.new_code_cell(RECORDED_CELL if record else RESULTS_CELL))
-    manager = KernelManager(kernel_name=kernel, kernel_spec_manager=specs)
-    client = NotebookClient(notebook, km=manager, timeout=timeout, allow_errors=True,
-                            resources={"metadata": {"path": str(cwd or folder)}})
     Path(cwd or folder).mkdir(parents=True, exist_ok=True)
-    client.execute(**({"env": {**os.environ, **env}} if env else {}))
+    # IPC, not TCP: a kernel that picks its TCP ports while others start may find one taken
+    # and die before the client's first message, which then waits forever.
+    with tempfile.TemporaryDirectory(prefix="kernel-") as sockets, _kernel_slots:
+        manager = KernelManager(kernel_name=kernel, kernel_spec_manager=specs, transport="ipc",
+                                ip=os.path.join(sockets, "ipc"))
+        client = NotebookClient(notebook, km=manager, timeout=timeout, allow_errors=True,
+                                resources={"metadata": {"path": str(cwd or folder)}})
+        client.execute(**({"env": {**os.environ, **env}} if env else {}))
     return notebook
 
 

@@ -10,7 +10,8 @@ folder than the notebook's ("elsewhere"), or on a laptop whose Python has no mat
 ("no-matplotlib"). `expect` is what Gradescope should give, {question: score}, for the questions
 that do not earn full marks (the persona's own sanity: it makes the mistake it claims to).
 
-The ten students of the issue, the blank and the correct notebook come first; then more.
+The ten students of the issue, the blank and the correct notebook come first (two of the ten make
+a second mistake besides theirs); then more.
 """
 
 import ast
@@ -124,18 +125,29 @@ BOXED = {
     "M_backward": "O(nbd + nd^{2})", "M_backward_W1": "O(d^2 + nbd)"}
 
 
-def engine_persona(wrong, *more):
+def typed_with(**changed):
+    """Answers typed in the answer cells: the right ones, but for `changed`."""
+    return lambda notebook: type_answers(notebook, typed({**REFERENCE_ANSWERS, **changed}))
+
+
+def in_display_math(notebook):
+    """Every box replaced by its answer in display math; the answer cells left as they were."""
+    return unbox(notebook, BOXED)
+
+
+def engine_persona(wrong, *more, answers=typed_with()):
     """The reference engine with one of tests/engines.py's mistakes written in (and any `more`
-    definitions), the answers typed right."""
+    definitions); the answers typed right, unless `answers` (notebook -> notebook) writes them
+    otherwise."""
     def make(template, engine):
         for code in (WRONG[wrong]["code"], *more):
             engine = rewrite(engine, code)
-        return type_answers(with_engine(template, engine), typed(REFERENCE_ANSWERS))
+        return answers(with_engine(template, engine))
     return make
 
 
 def correct(template, engine):
-    return type_answers(with_engine(template, engine), typed(REFERENCE_ANSWERS))
+    return typed_with()(with_engine(template, engine))
 
 
 def blank(template, engine):
@@ -143,20 +155,12 @@ def blank(template, engine):
 
 
 def answers_only(**changed):
-    def make(template, engine):
-        return type_answers(with_engine(template, engine),
-                            typed({**REFERENCE_ANSWERS, **changed}))
-    return make
+    return lambda template, engine: typed_with(**changed)(with_engine(template, engine))
 
 
 def answers_in_boxes(template, engine):
     """Every answer in its markdown box; the answer cells left as they were."""
     return fill_boxes(with_engine(template, engine), BOXED)
-
-
-def answers_in_display_math(template, engine):
-    """Every box replaced by its answer in display math; the answer cells left as they were."""
-    return unbox(with_engine(template, engine), BOXED)
 
 
 def math_before_its_import(template, engine):
@@ -247,17 +251,21 @@ PERSONAS = {
         "writes every answer in its markdown box and leaves the answer cells as they are, in "
         "Colab", answers_in_boxes, run="colab"),
     "backward_never_resets": Persona(
-        "never resets gradients, so two backward passes on one graph add up",
-        engine_persona("backward_never_resets"), expect=engine_expect("backward_never_resets")),
+        "never resets gradients, so two backward passes on one graph add up; deletes the boxes "
+        "and writes each answer as display math in their place, the answer cells left as they "
+        "are", engine_persona("backward_never_resets", answers=in_display_math),
+        expect=engine_expect("backward_never_resets")),
     "error_in_provided_code": Persona(
         "starts the backward pass from 1.0 whatever `one` is: Matsum's provided backward() fails",
         engine_persona("backward_starts_from_float_one"),
         expect=engine_expect("backward_starts_from_float_one")),
     "several_unreadable_answers": Persona(
-        "three memory answers in words or half-written, in one question",
-        answers_only(M_forward="same as M_run, n times", M_backward="O(nbd + nd^2",
-                     M_backward_W1="the activations plus the gradient of W_1"),
-        expect={"bigo_memory": 1}),
+        "three memory answers in words or half-written, in one question; calls torch autograd "
+        "instead of writing the backward pass",
+        engine_persona("torch_autograd_instead_of_backprop", answers=typed_with(
+            M_forward="same as M_run, n times", M_backward="O(nbd + nd^2",
+            M_backward_W1="the activations plus the gradient of W_1")),
+        expect={**engine_expect("torch_autograd_instead_of_backprop"), "bigo_memory": 1}),
     "same_as_T_run": Persona(
         "answers T_forward with 'same as T_run', in Jupyter started from another folder",
         answers_only(T_forward="same as T_run"), run="elsewhere", expect={"bigo_time": 3}),
@@ -265,13 +273,6 @@ PERSONAS = {
         "types fwd_a = math.log(2) in the answer cell, above the cell that imports math",
         math_before_its_import, expect={"paper_forward": 0}),
     # ---- more students
-    "torch_autograd": Persona(
-        "calls torch autograd instead of writing the backward pass",
-        engine_persona("torch_autograd_instead_of_backprop"),
-        expect=engine_expect("torch_autograd_instead_of_backprop")),
-    "answers_in_display_math": Persona(
-        "deletes the boxes and writes each answer as display math in their place, the answer "
-        "cells left as they are", answers_in_display_math),
     "helper_in_a_cell_at_the_end": Persona(
         "the engine calls a helper written in a scratch cell at the end of the notebook",
         helper_in_a_cell_at_the_end),

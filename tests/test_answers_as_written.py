@@ -65,7 +65,8 @@ DERIVATIONS = [
     (V, r"x = \log 2 \Rightarrow e = e^{-x} = \frac{1}{2}", FWD_E, "correct", []),
     (V, "dz/da + dz/dc = 1 - 1/4 = 3/4", DZ_DX, "correct", []),
     # In a code cell without r"": "\t" of "\tfrac" arrives as a tab.
-    (V, "\tfrac{1}{2} \cdot e = \tfrac{1}{2} \cdot \tfrac{1}{2} = \tfrac{1}{4}", DZ_DD, "correct", []),
+    (V, "\tfrac{1}{2} \\cdot e = \tfrac{1}{2} \\cdot \tfrac{1}{2} = \tfrac{1}{4}", DZ_DD, "correct",
+     []),
     # Closed members (numbers, e^{...}) that differ: wrong, whatever the last member.
     (V, r"\tfrac{1}{2} \cdot e = \tfrac{1}{2} \cdot \tfrac{1}{3} = \tfrac{1}{4}", DZ_DD, "incorrect",
      [CHAIN]),

@@ -10,6 +10,7 @@ from pathlib import Path
 
 
 from conftest import NOTEBOOK, ROOT
+from slow_inputs import otter_run
 from notebooks import (EXTRA_CREDIT, EXTRA_TOTAL, POINTS, QUESTIONS, REFERENCE_ANSWERS,
                        REGULAR_TOTAL, load, main_cell)
 
@@ -116,32 +117,30 @@ def test_zip_contents(built):
         "class ComputationNode" in homework["provided"]
 
 
-def otter_run(zip_path, notebook_path, out_dir):
-    """Otter's own `otter run`; returns {question: (score, max_score)} from its results.json."""
-    out_dir.mkdir(parents=True, exist_ok=True)
-    subprocess.run([sys.executable, "-m", "otter", "run", "-a", str(zip_path), "-o",
-                    str(out_dir), str(notebook_path)], check=True, capture_output=True)
-    results = json.loads((out_dir / "results.json").read_text())
-    return {t["name"]: (t["score"], t["max_score"]) for t in results["tests"] if "max_score" in t}
-
-
-def test_otter_run_reference_full_blank_zero(built, tmp_path):
-    """`otter run` gives the scores and the one total every tool gives: the regular points
-    possible, extra credit on top (Gradescope's convention: its entry has a maximum of 0)."""
-    from concurrent.futures import ThreadPoolExecutor
+def test_otter_run_gives_the_reference_full_marks_and_runs_nothing_else_submitted(built,
+                                                                                  tmp_path):
+    """Otter's own `otter run` (the plugin path) gives the scores and the one total every tool
+    gives: the regular points possible, extra credit on top (Gradescope's convention: its entry
+    has a maximum of 0). The reference solution is submitted in a zip that also ships a `grader`
+    package, a `torch.py` and an `.OTTER_LOG`, and its notebook names a kernel that does not
+    exist: Otter still grades it in full, and nothing else submitted is imported or unpickled.
+    (The blank notebook's zero through the zip: the blank persona, tests/test_personas.py.)"""
+    from adversarial import ESCAPED, MARKER, build
 
     template, zip_path, solution = built
-    with ThreadPoolExecutor(2) as pool:
-        reference, blank = pool.map(lambda args: otter_run(zip_path, *args),
-                                    [(solution, tmp_path / "reference"),
-                                     (template, tmp_path / "blank")])
-    assert list(reference) == QUESTIONS and list(blank) == QUESTIONS
+    assert not Path(MARKER).exists()
+    submission = build("grader_package_in_zip", load(solution), "", tmp_path / "submission")
+    results = otter_run(zip_path, submission, tmp_path / "reference")
+    assert not Path(MARKER).exists()
+    assert list(Path(ESCAPED).parent.glob(Path(ESCAPED).name + "*")) == []
+    reference = {t["name"]: (t["score"], t["max_score"]) for t in results["tests"]
+                 if "max_score" in t}
+    assert list(reference) == QUESTIONS
     assert all(score == most == POINTS[q] for q, (score, most) in reference.items()
                if q not in EXTRA_CREDIT)
     assert all(reference[q] == (POINTS[q], 0) for q in EXTRA_CREDIT)
     assert sum(most for _, most in reference.values()) == REGULAR_TOTAL
     assert sum(score for score, _ in reference.values()) == REGULAR_TOTAL + EXTRA_TOTAL
-    assert all(score == 0 for score, _ in blank.values())
 
 
 def test_the_zip_ships_the_production_limits(production_zip):

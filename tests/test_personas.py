@@ -7,8 +7,9 @@ notebook (in Colab: no file at all; "elsewhere": the kernel starts in another fo
 Server can start it; "no-matplotlib": a kernel whose Python lacks matplotlib, where the first cell
 installs it from a local index that serves a stand-in). What each `grader.check` cell said is kept
 where it ran. The same notebooks are graded, all at once, through the zip's Gradescope entry
-point (the `grade_all` fixture), while the kernels run. The export cell is left out: it would
-only run every check once more (tests/test_student_notebook.py exports).
+point (the `grade_all` fixture), while the kernels run (`played`, tests/slow_inputs.py). The
+export cell, which only runs every check once more, is left out but for the correct notebook
+(tests/test_student_notebook.py submits what it exports).
 
 Then, for every persona:
 1. every case that loses points on Gradescope was announced in the notebook: a public case of the
@@ -31,19 +32,16 @@ Where the two differ by design (BY_DESIGN below), the test says why instead of c
 import html
 import json
 import re
-import time
-import zipfile
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
 from browser import CHROMIUM, MISSING, WIDTH, chromium
-from kernels import (FAILED, NOISE, NOTEBOOK, check_results, errors, execute, kernel_cpu,
-                     make_kernel, text)
-from notebooks import ANSWER_QUESTIONS, ENGINE_STEPS, QUESTIONS, load, reference_main
+from kernels import FAILED, NOISE, NOTEBOOK, errors, text
+from notebooks import ANSWER_QUESTIONS, ENGINE_STEPS, QUESTIONS, load
 from personas import HOSTILE, PERSONAS
+from slow_inputs import STANDIN
 
 # Every hidden case of the reference notebook, by question, and the public case that demands the
 # same thing of the student (the reference notebook's test names, without "test_"). A hidden
@@ -86,121 +84,13 @@ COUNTERPART = {
                     ("M_run", "M_forward", "M_backward", "M_backward_W1")},
 }
 GRADED_LATER = "correctness is graded after you submit"
-KERNELS_AT_ONCE = 4
 PROVIDED = re.compile(r"the provided code in the cell under '([^']+)'")
-STANDIN = "0.0.1"   # the version of the stand-in matplotlib the local index serves
 
 
 def case_name(name):
     """A reference test's name as grading reports it ("every_node_of_cosh" -> "every node of
     cosh")."""
     return name.replace("_", " ")
-
-
-def student_engine(solution):
-    """The reference engine as a student who solved it has it: without Otter Assign's markers."""
-    source = reference_main(solution)
-    source = re.sub(r'\n *""" # BEGIN PROMPT\n.*?""" # END PROMPT', "", source, flags=re.S)
-    return re.sub(r"\n *# (BEGIN SOLUTION NO PROMPT|END SOLUTION)", "", source)
-
-
-# ---- the kernel without matplotlib, and its local index -----------------------------------------
-
-STANDIN_PYPLOT = '''"""A stand-in for matplotlib.pyplot, from the local index: it keeps the calls."""
-calls = []
-
-
-def _keep(name):
-    def call(*args, **kwargs):
-        calls.append(name)
-    return call
-
-
-plot, legend, show, figure = _keep("plot"), _keep("legend"), _keep("show"), _keep("figure")
-'''
-
-
-def standin_wheel(folder):
-    """A wheel named matplotlib (pyplot's plot, legend and show, keeping their calls): what a
-    package index would serve, in a folder pip reads with --find-links."""
-    folder.mkdir(parents=True, exist_ok=True)
-    info = f"matplotlib-{STANDIN}.dist-info"
-    files = {"matplotlib/__init__.py": f'__version__ = "{STANDIN}"\n',
-             "matplotlib/pyplot.py": STANDIN_PYPLOT,
-             f"{info}/METADATA": f"Metadata-Version: 2.1\nName: matplotlib\nVersion: {STANDIN}\n",
-             f"{info}/WHEEL": "Wheel-Version: 1.0\nGenerator: tests\nRoot-Is-Purelib: true\n"
-                              "Tag: py3-none-any\n"}
-    files[f"{info}/RECORD"] = "".join(f"{name},,\n" for name in [*files, f"{info}/RECORD"])
-    with zipfile.ZipFile(folder / f"matplotlib-{STANDIN}-py3-none-any.whl", "w") as wheel:
-        for name, content in files.items():
-            wheel.writestr(name, content)
-    return folder
-
-
-@pytest.fixture(scope="module")
-def kernel_without_matplotlib(tmp_path_factory):
-    base = tmp_path_factory.mktemp("kernel-without-matplotlib")
-    index = standin_wheel(base / "index")
-    return make_kernel(base, hide=("matplotlib", "mpl_toolkits", "pylab"),
-                       env={"PIP_NO_INDEX": "1", "PIP_FIND_LINKS": str(index),
-                            "PIP_DISABLE_PIP_VERSION_CHECK": "1",
-                            "PIP_ROOT_USER_ACTION": "ignore"})
-
-
-# ---- playing every persona ---------------------------------------------------------------------
-
-@dataclass
-class Played:
-    notebook: object    # what the student has (and submits)
-    executed: object    # the notebook after "Run All", with the observer cells around it
-    folder: Path        # the notebook's folder
-    checks: dict        # {question: [[case, passed, message], ...] or what the check cell raised}
-    graded: object      # grader.classroom.workers.Graded: results.json, sealed.json
-
-
-def without_export(notebook):
-    notebook.cells = [c for c in notebook.cells if "grader.export(" not in c.source]
-    return notebook
-
-
-@pytest.fixture(scope="module")
-def played(built, grade_all, student_kernel, kernel_without_matplotlib, tmp_path_factory):
-    """{persona: Played}: every persona run in a kernel of its own (KERNELS_AT_ONCE at a time)
-    while the same notebooks are graded through the zip, all in one `grade_all` call."""
-    template, _, solution = built
-    template, engine = load(template), student_engine(solution)
-    base = tmp_path_factory.mktemp("personas")
-    notebooks = {name: without_export(p.make(template, engine)) for name, p in PERSONAS.items()}
-    started, seconds = time.monotonic(), {}
-
-    def play(name):
-        run = PERSONAS[name].run
-        folder, options = base / name, {}
-        if run == "colab":
-            options["colab"] = True
-        elif run == "elsewhere":   # as Jupyter Server starts a kernel: it names the notebook
-            options.update(cwd=base / f"{name}-home",
-                           env={"JPY_SESSION_NAME": str(folder / NOTEBOOK)})
-        specs = kernel_without_matplotlib if run == "no-matplotlib" else student_kernel
-        executed = execute(notebooks[name], folder, specs, record=True, **options)
-        seconds[name] = time.monotonic() - started
-        return name, executed, folder
-
-    def grade():
-        graded = grade_all(notebooks)
-        seconds["graded"] = time.monotonic() - started
-        return graded
-
-    with ThreadPoolExecutor(KERNELS_AT_ONCE + 1) as pool:
-        grading = pool.submit(grade)
-        runs = list(pool.map(play, notebooks))
-        graded = grading.result()
-    print(f"\n{len(PERSONAS)} personas played and graded in {time.monotonic() - started:.1f} s "
-          f"(the last kernel done at {max(v for k, v in seconds.items() if k != 'graded'):.1f} s, "
-          f"{sum(kernel_cpu(executed) for _, executed, _ in runs):.1f} s of CPU in the kernels; "
-          f"grading done at {seconds['graded']:.1f} s)")
-    return {name: Played(notebooks[name], executed, folder, check_results(executed),
-                         graded[name]) for name, executed, folder in runs}
 
 
 # ---- reading what each side said ----------------------------------------------------------------
@@ -449,7 +339,7 @@ def test_prose_is_not_read_as_a_formula(played):
     assert hidden.message.startswith("T_forward: Could not read as a formula"), hidden.message
 
 
-@pytest.mark.parametrize("name", ["answers_in_boxes", "answers_in_display_math"])
+@pytest.mark.parametrize("name", ["answers_in_boxes", "backward_never_resets"])
 def test_answers_outside_the_answer_cells_are_read_in_the_notebook(played, name):
     me = played[name]
     for question in ANSWER_QUESTIONS:
@@ -597,8 +487,10 @@ def rendered(played, tmp_path_factory):
         "gradescope": gradescope_html(played, PICTURED[0], [PICTURED[1], "Public Tests"])
         + gradescope_html(played, HOSTILE_AT[0], [HOSTILE_AT[1], "Public Tests"])}
 
+    folders = {kind: tmp_path_factory.mktemp(f"browser-{kind}") for kind in pages}  # one thread
+
     def render(kind):
-        folder = tmp_path_factory.mktemp(f"browser-{kind}")
+        folder = folders[kind]
         probed, shown = folder / "probed.html", folder / "page.html"
         probed.write_text(page(kind, pages[kind], probe=True), encoding="utf-8")
         shown.write_text(page(kind, pages[kind], probe=False), encoding="utf-8")

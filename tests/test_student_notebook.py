@@ -6,21 +6,19 @@ environment's packages (otter-grader, torch, ipykernel) without running that dir
 files, which hold this package's editable install; its PYTHONPATH is empty and its working
 directory is the notebook's folder. The first cell of every run proves the package is absent.
 The kernel (the `student_kernel` fixture of tests/conftest.py) and the helpers that run the
-notebook live in tests/kernels.py, shared with tests/test_personas.py.
+notebook live in tests/kernels.py, shared with tests/test_personas.py; the runs themselves are
+made with the session's other slow inputs (`student_runs`, tests/slow_inputs.py).
 """
 
-import copy
 import re
 import subprocess
 import time
-from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
 from conftest import NOTEBOOK
-from kernels import (FAILED, NOISE, check_outputs, check_results, errors, execute,
-                     kernel_python, text)
-from notebooks import QUESTIONS, REFERENCE_ANSWERS, load, reference_main, with_answers, with_main
+from kernels import FAILED, NOISE, check_outputs, check_results, errors, kernel_python, text
+from notebooks import QUESTIONS
 
 
 def sealed_public(graded):
@@ -30,47 +28,18 @@ def sealed_public(graded):
                      if not c.hidden] for q in graded.report.questions}
 
 
-def solved(template, solution):
-    return with_answers(with_main(load(template), reference_main(solution)), REFERENCE_ANSWERS)
-
-
-def without_export(notebook):
-    notebook = copy.deepcopy(notebook)
-    notebook.cells = [c for c in notebook.cells if "grader.export(" not in c.source]
-    return notebook
-
-
 @pytest.fixture(scope="module")
-def runs(built, student_kernel, tmp_path_factory):
-    """The solved and blank notebooks, in Jupyter and in Colab, run at once."""
-    template, _, solution = built
-    base = tmp_path_factory.mktemp("student-runs")
-    jobs = {("solved", False): solved(template, solution),
-            ("blank", False): without_export(load(template)),
-            ("solved", True): solved(template, solution),
-            ("blank", True): load(template)}
-    with ThreadPoolExecutor(len(jobs)) as pool:
-        futures = {key: pool.submit(execute, nb, base / f"{key[0]}-{'colab' if key[1] else 'jupyter'}",
-                                    student_kernel, key[1])
-                   for key, nb in jobs.items()}
-        return {key: (future.result(), base / f"{key[0]}-{'colab' if key[1] else 'jupyter'}")
-                for key, future in futures.items()}
-
-
-@pytest.fixture(scope="module")
-def sealed(runs, grade_all):
-    solved_nb, solved_folder = runs[("solved", False)]
-    exported = sorted(solved_folder.glob("*.zip"))
-    assert len(exported) == 1, "the export cell wrote no zip"
-    graded = grade_all({"solved": solved_folder / NOTEBOOK,
-                        "blank": runs[("blank", False)][1] / NOTEBOOK,
-                        "exported": exported[0]})
-    return graded
+def sealed(played):
+    """The solved and blank notebooks (the correct and blank personas) and the zip the solved one
+    exported, graded through the zip."""
+    assert played["correct"].exported is not None, "the export cell wrote no single zip"
+    return {"solved": played["correct"].graded, "blank": played["blank"].graded,
+            "exported": played["correct"].exported}
 
 
 @pytest.mark.parametrize("colab", [False, True], ids=["jupyter", "colab"])
-def test_solved_notebook_passes_every_public_check(runs, colab):
-    notebook, folder = runs[("solved", colab)]
+def test_solved_notebook_passes_every_public_check(student_runs, colab):
+    notebook, folder = student_runs[("solved", colab)]
     assert "no course package" in text(notebook.cells[0])
     assert errors(notebook) == []
     outputs = check_outputs(notebook)
@@ -82,8 +51,8 @@ def test_solved_notebook_passes_every_public_check(runs, colab):
 
 
 @pytest.mark.parametrize("colab", [False, True], ids=["jupyter", "colab"])
-def test_blank_notebook_fails_each_check_with_a_message(runs, colab):
-    notebook, _ = runs[("blank", colab)]
+def test_blank_notebook_fails_each_check_with_a_message(student_runs, colab):
+    notebook, _ = student_runs[("blank", colab)]
     assert "no course package" in text(notebook.cells[0])
     failing = [source for source, _ in errors(notebook)]
     assert not any(s.startswith(("grader.check", "# Initialize Otter", "# Save your"))
@@ -97,15 +66,15 @@ def test_blank_notebook_fails_each_check_with_a_message(runs, colab):
             assert not re.search(r"\bgrader\.|_hw_public_checks|<public tests", message), message
 
 
-def test_colab_and_jupyter_give_the_same_verdicts_and_messages(runs):
+def test_colab_and_jupyter_give_the_same_verdicts_and_messages(student_runs):
     for kind in ("solved", "blank"):
-        jupyter, colab = runs[(kind, False)][0], runs[(kind, True)][0]
+        jupyter, colab = student_runs[(kind, False)][0], student_runs[(kind, True)][0]
         assert check_outputs(colab) == check_outputs(jupyter)
         assert check_results(colab) == check_results(jupyter)
 
 
-def test_colab_first_and_last_cells(runs):
-    notebook, folder = runs[("solved", True)]
+def test_colab_first_and_last_cells(student_runs):
+    notebook, folder = student_runs[("solved", True)]
     init = next(c for c in notebook.cells if c.source.startswith("# Initialize Otter"))
     assert text(init).strip() == ""
     assert sorted(p.name for p in (folder / "tests").iterdir()) == \
@@ -115,18 +84,18 @@ def test_colab_first_and_last_cells(runs):
     assert "Traceback" not in text(export) and not list(folder.glob("*.zip"))
 
 
-def test_checks_agree_with_sealed_grading(runs, sealed):
+def test_checks_agree_with_sealed_grading(student_runs, sealed):
     """What the notebook says is what Gradescope gives: the same verdicts, the same messages."""
     for kind in ("solved", "blank"):
-        notebook, _ = runs[(kind, False)]
+        notebook, _ = student_runs[(kind, False)]
         in_notebook = {q: [(passed, message.removeprefix(FAILED) if not passed else "")
                            for _, passed, message in cases]
                        for q, cases in check_results(notebook).items()}
         assert in_notebook == sealed_public(sealed[kind]), kind
 
 
-def test_exported_zip_grades_in_full(runs, sealed):
-    notebook, _ = runs[("solved", False)]
+def test_exported_zip_grades_in_full(student_runs, sealed):
+    notebook, _ = student_runs[("solved", False)]
     export = next(c for c in notebook.cells if c.source.startswith("# Save your notebook"))
     assert "Your submission received the following results" in text(export), text(export)
     report = sealed["exported"].report
@@ -134,11 +103,11 @@ def test_exported_zip_grades_in_full(runs, sealed):
     assert all(q.score == q.possible > 0 for q in report.questions), report.scores()
 
 
-def test_otter_check_with_only_the_notebook_and_an_empty_tests_folder(runs, student_kernel,
+def test_otter_check_with_only_the_notebook_and_an_empty_tests_folder(student_runs, student_kernel,
                                                                      tmp_path):
     """`otter check` executes the notebook, whose first cell writes the public tests it stores
-    into the tests folder Otter's command line insists on, and runs them."""
-    _, solved_folder = runs[("solved", False)]
+    into the tests folder Otter's command line insists on, and student_runs them."""
+    _, solved_folder = student_runs[("solved", False)]
     folder = tmp_path / "only-the-notebook"
     (folder / "tests").mkdir(parents=True)
     (folder / NOTEBOOK).write_bytes((solved_folder / NOTEBOOK).read_bytes())

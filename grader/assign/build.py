@@ -7,6 +7,7 @@ script that passes every submission through `grader.gradescope`, and this packag
 """
 
 import hashlib
+import importlib.util
 import json
 import re
 import shutil
@@ -15,6 +16,7 @@ import sys
 import tempfile
 import zipfile
 from dataclasses import dataclass
+from importlib import metadata
 from pathlib import Path
 
 import nbformat
@@ -150,7 +152,8 @@ def student_notebook(notebook, tests_dir, root, settings):
     says what to submit where Otter cannot export, and the configured Colab link."""
     from grader.answers.boxes import box_labels
 
-    tests = {path.stem: student_tests.self_contained(path.read_text(), root)
+    sources = student_tests.PackageSources(root)
+    tests = {path.stem: student_tests.self_contained(path.read_text(), sources)
              for path in sorted(Path(tests_dir).glob("*.py"))}
     notebook.metadata["otter"] = {"OK_FORMAT": False, "tests": tests,
                                   "assignment_name": Path(NOTEBOOK).stem}
@@ -193,9 +196,21 @@ def homework_layout(notebook):
 
 
 def _pip_wheel(root, tmp):
-    """Start building this package's wheel into tmp/wheel (a Popen: leaving it waits)."""
-    return subprocess.Popen([sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "-w",
-                             str(tmp / "wheel"), str(root)])
+    """Start building this package's wheel into tmp/wheel (a Popen: leaving it waits). With
+    the setuptools this interpreter has, when it can build wheels: an isolated build would
+    first install setuptools again (seconds)."""
+    isolation = ["--no-build-isolation"] if _can_build_wheels() else []
+    return subprocess.Popen([sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps",
+                             *isolation, "-w", str(tmp / "wheel"), str(root)])
+
+
+def _can_build_wheels():
+    """setuptools 70.1 or newer builds wheels itself; older ones need the wheel package."""
+    try:
+        version = tuple(int(p) for p in re.findall(r"\d+", metadata.version("setuptools"))[:2])
+    except metadata.PackageNotFoundError:
+        return False
+    return version >= (70, 1) or importlib.util.find_spec("wheel") is not None
 
 
 def _wheel(pip, tmp):

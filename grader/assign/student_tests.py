@@ -21,6 +21,7 @@ metadata, or writes it to tests/ where a tests folder is needed (Colab).
 """
 
 import ast
+import copy
 import hashlib
 import re
 from pathlib import Path
@@ -72,8 +73,9 @@ def _uses(statement):
     return {node.id for node in ast.walk(statement) if isinstance(node, ast.Name)}
 
 
-class _Package:
-    """The grader package's sources under `root`, read as the bundle needs them."""
+class PackageSources:
+    """The grader package's sources under `root`, read as the bundles need them: each module
+    parsed once for all the test files of a build."""
 
     def __init__(self, root):
         self.root = Path(root)
@@ -188,7 +190,7 @@ class _Package:
         return ordered
 
     def source(self, name, tree, private):
-        tree = _Rewrite(self, name, private).visit(tree)
+        tree = _Rewrite(self, name, private).visit(copy.deepcopy(tree))  # the parse is shared
         future = [s for s in tree.body
                   if isinstance(s, ast.ImportFrom) and s.module == "__future__"]
         rest = [s for s in tree.body if s not in future]
@@ -288,10 +290,9 @@ def _literal(text):
     return raw
 
 
-def self_contained(test_source, root):
+def self_contained(test_source, package):
     """A public test file (Otter's exception-based format) that needs nothing but Otter and
-    torch (sympy and mpmath come with torch)."""
-    package = _Package(root)
+    torch (sympy and mpmath come with torch); `package`: the PackageSources it draws on."""
     tree = ast.parse(test_source)
     header, tests = [], []
     for statement in tree.body:
