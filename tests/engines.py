@@ -533,6 +533,24 @@ def backward_algorithm(graph, one=1.0):
     return graph
 '''
 
+# The two algorithms over a topological sort `ordered` the student wrote elsewhere.
+ALGORITHMS_USING_ORDERED = '''
+def forward_algorithm(graph):
+    for node in ordered(graph):
+        node.forward()
+    return graph
+
+def backward_algorithm(graph, one=1.0):
+    nodes = ordered(graph)
+    for node in nodes:
+        node.gradient = None
+    graph.gradient = one
+    for node in nodes[::-1]:
+        for child, g in zip(node.input_nodes, node.backward()):
+            child.accumulate_gradient(g)
+    return graph
+'''
+
 # A correct engine whose topological sort lives in a cell of its own, after the main cell.
 _HELPER_MAIN = '''# MAIN CODE
 class Mul(ComputationNode):
@@ -550,22 +568,7 @@ class Matmul(ComputationNode):
         self.result = self.input(0) @ self.input(1)
     def backward(self):
         return [(self.input(1) @ self.gradient.T).T, (self.gradient.T @ self.input(0)).T]
-
-def forward_algorithm(graph):
-    for node in ordered(graph):
-        node.forward()
-    return graph
-
-def backward_algorithm(graph, one=1.0):
-    nodes = ordered(graph)
-    for node in nodes:
-        node.gradient = None
-    graph.gradient = one
-    for node in nodes[::-1]:
-        for child, g in zip(node.input_nodes, node.backward()):
-            child.accumulate_gradient(g)
-    return graph
-'''
+''' + ALGORITHMS_USING_ORDERED
 CORRECT["helper_in_own_cell_transposed_products"] = [_HELPER_MAIN, '''def ordered(graph):
     return graph.sorted_nodes()
 ''']

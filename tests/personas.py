@@ -22,7 +22,7 @@ from typing import Callable
 
 import nbformat
 
-from engines import WRONG
+from engines import ALGORITHMS_USING_ORDERED, WRONG
 from notebooks import QUESTIONS, REFERENCE_ANSWERS, main_cell
 
 ALL_ZERO = {q: 0 for q in QUESTIONS}
@@ -174,22 +174,6 @@ def math_before_its_import(template, engine):
 
 # An engine whose topological sort is a helper the student wrote in a scratch cell at the end
 # of the notebook, after trying it there: "Restart & Run All" reaches the checks first.
-HELPER_LAST = '''
-def forward_algorithm(graph):
-    for node in ordered(graph):
-        node.forward()
-    return graph
-
-def backward_algorithm(graph, one=1.0):
-    nodes = ordered(graph)
-    for node in nodes:
-        node.gradient = None
-    graph.gradient = one
-    for node in reversed(nodes):
-        for child, g in zip(node.input_nodes, node.backward()):
-            child.accumulate_gradient(g)
-    return graph
-'''
 HELPER_CELL = '''# scratch: my topological sort
 def ordered(graph, seen=None):
     seen = set() if seen is None else seen
@@ -201,7 +185,7 @@ def ordered(graph, seen=None):
 
 
 def helper_in_a_cell_at_the_end(template, engine):
-    notebook = type_answers(with_engine(template, rewrite(engine, HELPER_LAST)),
+    notebook = type_answers(with_engine(template, rewrite(engine, ALGORITHMS_USING_ORDERED)),
                             typed(REFERENCE_ANSWERS))
     at = cell_index(notebook, "### Lessons to learn")
     notebook.cells.insert(at, nbformat.v4.new_code_cell(HELPER_CELL))

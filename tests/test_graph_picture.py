@@ -5,7 +5,6 @@ width, measured by a probe script and screenshotted.
 """
 
 import html
-import json
 import re
 import struct
 import time
@@ -14,7 +13,7 @@ from html.parser import HTMLParser
 
 import pytest
 
-from browser import HEIGHT, chromium, needed
+from browser import HEIGHT, chromium, needed, probe_script, probed
 from grader.feedback import graph
 from grader.feedback.graph import html_message, render_html, render_text
 
@@ -435,10 +434,8 @@ def test_a_wide_layer_turns_the_picture_sideways():
 
 # ---- in a real browser ------------------------------------------------------------------------
 
-# Runs after load, writes what it measured into the page; --dump-dom prints it.
-PROBE = """<script>
-window.addEventListener("load", () => {
-  const root = document.documentElement;
+# What the probe script (tests/browser.py) measures of every picture.
+PROBE = probe_script("""
   const onSide = (p, b) => p.x >= b.x - 1 && p.x <= b.x + b.width + 1 && p.y >= b.y - 1
     && p.y <= b.y + b.height + 1 && Math.min(Math.abs(p.x - b.x), Math.abs(p.x - b.x - b.width),
                                              Math.abs(p.y - b.y),
@@ -484,19 +481,8 @@ window.addEventListener("load", () => {
             otherStroke: Math.max(0, ...Object.values(nodes).filter(g => !g.dataset.first)
                                           .map(g => parseFloat(strokes(g).strokeWidth)))};
   });
-  const found = {
-    svgs, title: document.title, images: document.images.length,
-    scripts: document.scripts.length,
-    scrollWidth: root.scrollWidth, clientWidth: root.clientWidth, innerWidth: window.innerWidth,
-    overflowing: [...document.body.querySelectorAll("*")]
-      .filter(e => e.getBoundingClientRect().right > root.clientWidth + 1)
-      .map(e => e.tagName + " " + (e.textContent || "").slice(0, 60)).slice(0, 5)};
-  const out = document.createElement("pre");
-  out.id = "probe";
-  out.textContent = JSON.stringify(found);
-  document.body.appendChild(out);
-});
-</script>"""
+  Object.assign(found, {svgs, title: document.title, images: document.images.length,
+                        scripts: document.scripts.length});""")
 PICTURES = {"cosh": cosh(), "chain": chain(), "long names": long_names(), "tensors": tensors(),
             "polynomial": polynomial()}
 
@@ -561,13 +547,9 @@ def width(request):
 def measured(width, tmp_path_factory):
     """What the probe script measured in the loaded page."""
     folder = tmp_path_factory.mktemp(f"graph-probe-{width}")
-    probed = folder / "pictures.html"
-    probed.write_text(page(probe=True), encoding="utf-8")
-    done = chromium("--dump-dom", "--virtual-time-budget=10000", probed.as_uri(), width=width,
-                    cwd=folder)
-    found = re.search(r'<pre id="probe">(.*?)</pre>', done.stdout, re.S)
-    assert found, f"the probe did not run: {done.stderr[-2000:]}"
-    return json.loads(html.unescape(found.group(1)))
+    target = folder / "pictures.html"
+    target.write_text(page(probe=True), encoding="utf-8")
+    return probed(target, cwd=folder, width=width)
 
 
 @needed

@@ -30,14 +30,13 @@ Where the two differ by design (BY_DESIGN below), the test says why instead of c
 """
 
 import html
-import json
 import re
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
 
-from browser import CHROMIUM, MISSING, WIDTH, chromium
+from browser import CHROMIUM, MISSING, WIDTH, chromium, probe_script, probed
 from kernels import FAILED, NOISE, NOTEBOOK, errors, text
 from notebooks import ANSWER_QUESTIONS, ENGINE_STEPS, QUESTIONS, load
 from personas import HOSTILE, PERSONAS
@@ -425,11 +424,8 @@ def kernel_python(specs):
 
 # ---- the graph picture and a student's hostile text, in a real browser --------------------------
 
-# Added to the test page only: runs after load, writes what it measured into the page, which
-# --dump-dom prints.
-PROBE = """<script>
-window.addEventListener("load", () => {
-  const root = document.documentElement;
+# Added to the test page only (tests/browser.py): what it measures of every graph.
+PROBE = probe_script("""
   const svgs = [...document.querySelectorAll("svg")].map(svg => {
     const box = svg.getBoundingClientRect();
     const firsts = [...svg.querySelectorAll("g[data-first]")].map(g => {
@@ -442,15 +438,8 @@ window.addEventListener("load", () => {
             left: box.left, right: box.right, top: box.top + window.scrollY,
             nodes: svg.querySelectorAll("g[data-node]").length, firsts};
   });
-  const found = {svgs, scripts: document.scripts.length, images: document.images.length,
-                 clientWidth: root.clientWidth, scrollWidth: root.scrollWidth,
-                 innerWidth: window.innerWidth, text: document.body.innerText};
-  const out = document.createElement("pre");
-  out.id = "probe";
-  out.textContent = JSON.stringify(found);
-  document.body.appendChild(out);
-});
-</script>"""
+  Object.assign(found, {svgs, scripts: document.scripts.length, images: document.images.length,
+                        text: document.body.innerText});""")
 PICTURED = ("backward_along_every_path", "step2_backward")   # a check whose graph is drawn
 HOSTILE_AT = ("forward_without_memo", "step6_matmul")        # a check with the student's HTML
 
@@ -491,21 +480,17 @@ def rendered(played, tmp_path_factory):
 
     def render(kind):
         folder = folders[kind]
-        probed, shown = folder / "probed.html", folder / "page.html"
-        probed.write_text(page(kind, pages[kind], probe=True), encoding="utf-8")
+        target, shown = folder / "probed.html", folder / "page.html"
+        target.write_text(page(kind, pages[kind], probe=True), encoding="utf-8")
         shown.write_text(page(kind, pages[kind], probe=False), encoding="utf-8")
         shot = folder / "page.png"
         for sub in "ab":
             (folder / sub).mkdir()
         with ThreadPoolExecutor(2) as pool:
-            dumped = pool.submit(chromium, "--dump-dom", "--virtual-time-budget=10000",
-                                 probed.as_uri(), cwd=folder / "a")
+            measured = pool.submit(probed, target, cwd=folder / "a")
             pool.submit(chromium, f"--screenshot={shot}", shown.as_uri(), cwd=folder / "b").result()
-        done = dumped.result()
-        found = re.search(r'<pre id="probe">(.*?)</pre>', done.stdout, re.S)
-        assert found, f"the probe did not run: {done.stderr[-2000:]}"
         assert shot.exists(), "no screenshot"
-        return kind, (json.loads(html.unescape(found.group(1))), shot, pages[kind])
+        return kind, (measured.result(), shot, pages[kind])
 
     with ThreadPoolExecutor(2) as pool:
         return dict(pool.map(render, pages))

@@ -11,30 +11,16 @@ import re
 
 import pytest
 
-from browser import HEIGHT, WIDTH, chromium, needed
+from browser import HEIGHT, WIDTH, chromium, needed, probe_script, probed
 from notebooks import EXTRA_CREDIT, POINTS
 from grader.classroom import batch
 from grader.classroom import report as class_report
 from grader.results import CaseResult, QuestionResult, Report
 
 QUESTIONS = POINTS
-# Runs after load, writes what it measured into the page; --dump-dom prints it.
-PROBE = """<script>
-window.addEventListener("load", () => {
-  const root = document.documentElement;
-  const found = {
-    images: [...document.images].map(i => ({alt: i.alt, complete: i.complete,
-                                           width: i.naturalWidth, height: i.naturalHeight})),
-    scrollWidth: root.scrollWidth, clientWidth: root.clientWidth, innerWidth: window.innerWidth,
-    overflowing: [...document.body.querySelectorAll("*")]
-      .filter(e => e.getBoundingClientRect().right > root.clientWidth + 1)
-      .map(e => e.tagName + " " + (e.textContent || "").slice(0, 60)).slice(0, 5)};
-  const out = document.createElement("pre");
-  out.id = "probe";
-  out.textContent = JSON.stringify(found);
-  document.body.appendChild(out);
-});
-</script>"""
+PROBE = probe_script("""
+  found.images = [...document.images].map(i => ({alt: i.alt, complete: i.complete,
+                                                width: i.naturalWidth, height: i.naturalHeight}));""")
 
 pytestmark = needed
 
@@ -107,12 +93,9 @@ def test_report_renders_as_a_screenshot(page, tmp_path):
 def measured(page, tmp_path_factory):
     """What the probe script measured in the loaded page, at 1366 px wide."""
     folder = tmp_path_factory.mktemp("probe")
-    probed = folder / "report.html"
-    probed.write_text(page.read_text().replace("</body>", PROBE + "</body>"))
-    done = chromium("--dump-dom", "--virtual-time-budget=10000", probed.as_uri(), cwd=folder)
-    found = re.search(r'<pre id="probe">(.*?)</pre>', done.stdout, re.S)
-    assert found, f"the probe did not run: {done.stderr[-2000:]}"
-    return json.loads(found.group(1).replace("&quot;", '"').replace("&amp;", "&"))
+    target = folder / "report.html"
+    target.write_text(page.read_text().replace("</body>", PROBE + "</body>"))
+    return probed(target, cwd=folder)
 
 
 def test_report_images_load(measured):
