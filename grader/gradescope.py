@@ -5,6 +5,7 @@ the zygote children are forked from holds torch and nothing secret, then grades 
 (grader.grading) and always leaves results/results.json behind.
 """
 
+import os
 import sys
 
 from grader.sealed.sandbox import Sandbox
@@ -23,3 +24,8 @@ def main(autograder="/autograder"):
 
 if __name__ == "__main__":
     main(*sys.argv[1:2])
+    # The results are written and closed and every child has ended: skip tearing down torch's
+    # and sympy's modules, a third of a second of the whole run.
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(0)
