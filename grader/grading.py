@@ -100,11 +100,15 @@ def write(autograder, report, context=None):
         config = context.config if context else \
             json.loads((Path(autograder) / "source" / "otter_config.json").read_text())
         data = results_json(report, config)
-    except Exception as error:  # noqa: BLE001 - a broken config: still a results file
-        data = results_json(report, {})
-        data["tests"].append({"name": "Autograder", "score": 0, "max_score": 0,
-                              "visibility": "visible",
-                              "output": f"(staff: the configuration could not be read: {error})"})
+    except Exception as error:  # noqa: BLE001 - a broken config or a bug: still a results file
+        trouble = {"name": "Autograder", "score": 0, "max_score": 0, "visibility": "visible",
+                   "output": "(staff: the results could not be written in full: "
+                             f"{type(error).__name__}: {error})"}
+        try:
+            data = results_json(report, {})
+        except Exception:  # noqa: BLE001
+            data = {"score": 0, "output": AUTOGRADER_FAILED, "tests": []}
+        data["tests"].append(trouble)
     path = results / RESULTS_NAME
     path.with_suffix(".tmp").write_text(json.dumps(data, indent=1))
     path.with_suffix(".tmp").replace(path)

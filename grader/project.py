@@ -35,10 +35,11 @@ def current(start=None):
 def root():
     """(project directory, how it was found), or (None, None): the project of the current
     directory first, else the installed one."""
-    if current() is not None:
-        return current(), "the project the current directory is in"
-    if installed() is not None:
-        return installed(), "the project this package is installed from"
+    here, home = current(), installed()
+    if here is not None:
+        return here, "the project the current directory is in"
+    if home is not None:
+        return home, "the project this package is installed from"
     return None, None
 
 

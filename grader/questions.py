@@ -87,8 +87,8 @@ def _load(name, text):
         if len(collector.specs) != 1:
             raise BrokenTests(f"{name}: {test.function.__name__} must end with one call "
                                 "of grader.authoring.cases.case(env, probe, judge, ...)")
-        name = test.name or test.function.__name__.removeprefix("test_").replace("_", " ")
-        cases.append(Case(name, value, bool(test.hidden), collector.specs[0]))
+        case_name = test.name or test.function.__name__.removeprefix("test_").replace("_", " ")
+        cases.append(Case(case_name, value, bool(test.hidden), collector.specs[0]))
     return Question(scope.get("name", Path(name).stem), cases)
 
 

@@ -195,7 +195,8 @@ def _fake_run(program, leaves, classes, forward_algorithm, backward_algorithm=No
               if not isinstance(v, dict)}
     return {"results": values, "gradients": values}
 _probes.run_program = _fake_run
-_probes.CallCounter.run = lambda self, *a, **k: {f"y{i}": 1 for i in range(len(self.nodes))}
+_probes.run_programs = _probes.rerun_program = \
+    lambda program, runs, *a, **k: [_fake_run(program, leaves, None, None) for leaves in runs]
 _programs.build = lambda *a, **k: {}
 """
 

@@ -1,9 +1,10 @@
 """Shared fixtures: the autograder is built once per test session, into a temporary directory.
 
-End-to-end tests grade through a copy of the zip whose limits are seconds (TEST_LIMITS), so that
-hanging submissions cost the suite little time; one test reads the production limits from the
-zip itself (`production_zip`). The slowest inputs (the corpora graded, the personas played, the
-student notebook run) are made by a process of their own beside the tests (tests/slow_inputs.py).
+End-to-end tests grade through a copy of the zip whose limits are seconds
+(slow_inputs.TEST_LIMITS), so that hanging submissions cost the suite little time; one test reads
+the production limits from the zip itself (`production_zip`). The slowest inputs (the corpora
+graded, the personas played, the student notebook run) are made by a process of their own beside
+the tests (tests/slow_inputs.py).
 """
 
 import fcntl

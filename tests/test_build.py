@@ -153,6 +153,34 @@ def test_the_zip_ships_the_production_limits(production_zip):
                         "extra_credit": ["step5_higher_order"]}
 
 
+def test_results_are_written_whatever_breaks_while_writing_them(tmp_path, monkeypatch):
+    """grading.write leaves a results file with the scores when otter_config.json is broken,
+    and one that says the autograder failed when the results cannot be formatted at all."""
+    from grader import grading
+    from grader.feedback import results_json
+    from grader.results import CaseResult, QuestionResult, Report
+
+    (tmp_path / "source").mkdir()
+    (tmp_path / "results").mkdir()
+    (tmp_path / "source" / "otter_config.json").write_text("{not json")
+    report = Report([QuestionResult("step1_forward", [CaseResult("cosh", 2, False, True, "ok")])])
+    grading.write(tmp_path, report)
+    results = json.loads((tmp_path / "results" / "results.json").read_text())
+    assert results["score"] == 2
+    assert results["tests"][-1]["name"] == "Autograder"
+    assert "JSONDecodeError" in results["tests"][-1]["output"]
+
+    def broken(report, config):
+        raise ValueError("cannot format")
+    monkeypatch.setattr(results_json, "results_json", broken)
+    (tmp_path / "source" / "otter_config.json").write_text("{}")
+    grading.write(tmp_path, report)
+    results = json.loads((tmp_path / "results" / "results.json").read_text())
+    assert results["score"] == 0 and results["output"] == grading.AUTOGRADER_FAILED
+    assert "cannot format" in results["tests"][-1]["output"]
+    assert json.loads((tmp_path / "results" / "sealed.json").read_text())["questions"]
+
+
 def test_a_broken_staff_test_still_gives_a_results_file(built, tmp_path):
     """A test file that does not load (its test does not end with case()) is the autograder's
     fault: the entry point still writes results, zero for the student with a message saying the
@@ -174,3 +202,40 @@ def test_a_broken_staff_test_still_gives_a_results_file(built, tmp_path):
         results["output"]
     report = json.loads((autograder / "results" / "sealed.json").read_text())
     assert any("step1_forward.py" in note for note in report["notes"]), report["notes"]
+
+
+def test_questions_are_read_from_test_files_as_otter_reads_them(tmp_path):
+    """Without Otter: a file without `name` is named for itself, a case without a name for its
+    function, and a question's points are shared among the cases that give none."""
+    from grader.questions import load_questions
+
+    (tmp_path / "q_unnamed.py").write_text('''from otter.test_files import test_case
+
+points = 3
+
+@test_case(hidden=False)
+def test_first_thing(env):
+    from grader.authoring.cases import case
+
+    def probe():
+        return 1
+
+    def judge(found):
+        pass
+    case(env, probe, judge)
+
+@test_case(name="second", points=1, hidden=True)
+def test_other(env):
+    from grader.authoring.cases import case
+
+    def probe():
+        return 2
+
+    def judge(found):
+        pass
+    case(env, probe, judge)
+''')
+    [question] = load_questions(tmp_path)
+    assert question.name == "q_unnamed"
+    assert [(c.name, c.points, c.hidden) for c in question.cases] == \
+        [("first thing", 2.0, False), ("second", 1.0, True)]

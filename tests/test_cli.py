@@ -107,8 +107,8 @@ def _with_protected(notebook, source):
 
 @pytest.fixture(scope="module")
 def flagged_class(built, tmp_path_factory):
-    """A class graded as one batch: clean, timed out, protected cell edited, protected cell with
-    only its whitespace changed. Returns (out dir, {key: scores.csv row})."""
+    """A class graded as one batch: a submission that cannot be copied, clean, timed out,
+    protected cell edited, protected cell with only its whitespace changed. Returns (out dir, {key: scores.csv row})."""
     template, zip_path, solution = built
     folder = tmp_path_factory.mktemp("flagged")
     engine = reference_main(solution)
@@ -121,7 +121,12 @@ def flagged_class(built, tmp_path_factory):
         "whitespace": _with_protected(solved(), "x = Leaf( math.log(2),  'x' )\n\n"
                                                 "cosh_x = Mean(Exp(x),Exp(-x))   "),
     }
-    entries = []
+    # first in the batch: a folder whose data file is a dangling link, which cannot be copied
+    uncopyable = folder / "in" / "uncopyable"
+    uncopyable.mkdir(parents=True)
+    nbformat.write(notebooks["clean"], uncopyable / NOTEBOOK)
+    (uncopyable / "data.csv").symlink_to(folder / "nowhere.csv")
+    entries = [batch.Entry("uncopyable", uncopyable)]
     for key, notebook in notebooks.items():
         path = folder / "in" / key / NOTEBOOK
         path.parent.mkdir(parents=True)
@@ -138,6 +143,14 @@ def test_clean_submission_is_just_graded(flagged_class):
     _, rows = flagged_class
     assert (rows["clean"]["status"], rows["clean"]["flags"]) == ("graded", "")
     assert float(rows["clean"]["total"]) == REGULAR_TOTAL
+
+
+def test_a_submission_that_cannot_be_copied_stops_only_itself(flagged_class):
+    _, rows = flagged_class
+    assert rows["uncopyable"]["status"].startswith("not graded: ")
+    assert float(rows["uncopyable"]["total"]) == 0
+    assert [key for key, row in rows.items() if row["status"].startswith("not graded")] == \
+        ["uncopyable"]
 
 
 def test_timed_out_submission_is_flagged(flagged_class):

@@ -4,6 +4,7 @@ engine keeps full marks, and the feedback says what went wrong without showing t
 import re
 
 import pytest
+import torch
 
 from conftest import report_cases, scores
 from engines import CORRECT, WRONG
@@ -51,3 +52,32 @@ def test_feedback_is_specific_and_shows_no_solution(graded, built):
                                  if not line.startswith(("  in ", "  called from ")))
                 leaked = [line for line in solution_lines if line in own]
                 assert not leaked, (name, step, case, leaked)
+
+
+def test_a_rerun_keeps_what_each_run_found_when_the_engine_updates_in_place(built):
+    """A probe that runs one graph again on new leaves returns each run's own values, even from
+    an engine that writes results into the same tensor each time."""
+    import json
+    import zipfile
+
+    from grader.authoring.probes import rerun_program
+
+    _, zip_path, solution = built
+    with zipfile.ZipFile(zip_path) as zf:
+        scope = {"torch": torch}   # as the homework's cells import it
+        exec(json.loads(zf.read("homework.json"))["provided"], scope)
+    exec(reference_main(solution) + '''
+class InPlaceExp(Exp):
+    def forward(self):
+        value = self.input(0).exp()
+        if isinstance(self.result, torch.Tensor) and self.result.shape == value.shape:
+            self.result.copy_(value)
+        else:
+            self.result = value.clone()
+''', scope)
+    runs = [{"x": {"data": [float(k), k + 1.0]}} for k in range(2)]
+    found = rerun_program("a = InPlaceExp(x)", runs, {"Leaf": scope["Leaf"],
+                                                       "InPlaceExp": scope["InPlaceExp"]},
+                          scope["forward_algorithm"])
+    assert [f["results"]["a"].tolist() for f in found] == \
+        [torch.exp(torch.tensor(r["x"]["data"], dtype=torch.float64)).tolist() for r in runs]

@@ -336,6 +336,13 @@ def test_read_notebook_refuses_json_that_is_not_a_notebook(tmp_path, content):
         _read(tmp_path, content)
 
 
+@pytest.mark.parametrize("content", ['{"nbformat": 4, "worksheets": []}',
+                                     '{"nbformat": 4, "worksheets": [], "cells": {}}'])
+def test_read_notebook_refuses_a_version_4_notebook_without_a_list_of_cells(tmp_path, content):
+    with pytest.raises(SubmissionError, match=r"^nb\.ipynb"):
+        _read(tmp_path, content)
+
+
 @pytest.mark.parametrize("content", [
     "[" * 100_000 + "]" * 100_000,
     '{"cells": [], "metadata": ' + '{"a": ' * 100_000 + "1" + "}" * 100_000 + "}",

@@ -17,6 +17,7 @@ import time
 import pytest
 
 from grader.sealed import protocol
+from grader.sealed import zygote as zygote_module
 from grader.sealed.child import PROVIDED_FILENAME
 from grader.sealed.sandbox import EXIT_WAIT, Sandbox
 from grader.sealed.zygote import Zygote, ZygoteGone
@@ -557,6 +558,23 @@ def test_a_killed_zygote_is_replaced_by_a_fresh_one(spawns):
     finally:
         box.close()
     assert _stat(box.zygote.pid) is None
+
+
+def test_a_zygote_that_does_not_answer_costs_its_jobs_not_the_grading(monkeypatch):
+    """A zygote stopped in its tracks: starting a child gives up after SPAWN_WAIT, and the jobs
+    say why; every descriptor the start opened is closed again."""
+    monkeypatch.setattr(zygote_module, "SPAWN_WAIT", 0.5)
+    box = Sandbox(workers=1)
+    try:
+        os.kill(box.zygote.pid, signal.SIGSTOP)
+        fds = len(os.listdir("/proc/self/fd"))
+        [result] = run(box, [job(case(PID))])
+        assert result.status == Status.CRASHED
+        assert "the zygote started no child within 0.5 s" in result.detail
+        assert len(os.listdir("/proc/self/fd")) == fds
+    finally:
+        os.kill(box.zygote.pid, signal.SIGCONT)
+        box.close()
 
 
 def test_spawn_wants_two_pipe_ends(sandbox):

@@ -39,8 +39,8 @@ from dataclasses import dataclass
 
 from . import bigo, values
 from .evaluate import NotFinite, TooCostly, evaluate
-from .parse import (MAX_LENGTH, PROSE_ONLY, ProseOnly, Unreadable, answer_members, answer_text,
-                    clean, quote, show)
+from .parse import (MAX_ALTERNATIVES, MAX_LENGTH, PROSE_ONLY, ProseOnly, Unreadable,
+                    answer_members, answer_text, clean, quote, show)
 from .values import DECIMAL_RTOL
 
 __all__ = ["DECIMAL_RTOL", "KINDS", "RIGHT", "Verdict", "compare_bigo", "compare_value",
@@ -87,6 +87,7 @@ _CLOSE = (f"Accepted: your decimal is within {DECIMAL_RTOL:.1%} of the exact val
 _DECIMAL_OFF = (f"Your decimal is not within {DECIMAL_RTOL:.1%} of the exact value; give an exact "
                 "expression (fractions, log, exp, ...) or a closer decimal.")
 _ORDINALS = ("first", "second", "third", "fourth")
+assert len(_ORDINALS) >= MAX_ALTERNATIVES, "name every alternative an answer may give"
 _NAMES_ONLY = re.compile(r"[A-Za-z_{}\\'\s-]*")     # "T_run", "I", "'t": words and names
 _MAX_SHOWN = 160                                   # characters of a reading shown
 

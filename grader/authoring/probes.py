@@ -142,7 +142,8 @@ def _run_passes(nodes, output, passes, forward_algorithm, backward_algorithm, on
 
     passes.start()
     forward_algorithm(output)
-    found = {"results": {name: node.result for name, node in nodes.items()}}
+    # snapshots: the next pass (or this backward pass) may update the same tensors in place
+    found = {"results": {name: _copies(node.result) for name, node in nodes.items()}}
     if backward_algorithm is not None:
         flow = Flow(output, {id(node): name for name, node in nodes.items()})
         passes.start()
@@ -151,7 +152,7 @@ def _run_passes(nodes, output, passes, forward_algorithm, backward_algorithm, on
                 backward_algorithm(output)
             else:
                 backward_algorithm(output, one=leaf_value(one))
-        found["gradients"] = {name: node.gradient for name, node in nodes.items()}
+        found["gradients"] = {name: _copies(node.gradient) for name, node in nodes.items()}
         found["flow"] = flow.evidence()
     return found
 

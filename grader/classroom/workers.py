@@ -64,8 +64,12 @@ class Worker:
     def run(self, autograder, limit):
         """True if the directory was graded within `limit` seconds; False if this worker died
         or overran (it is then killed and must not be used again)."""
-        self.process.stdin.write(f"{autograder}\n")
-        self.process.stdin.flush()
+        try:
+            self.process.stdin.write(f"{autograder}\n")
+            self.process.stdin.flush()
+        except OSError:   # it died since it was last asked
+            self.close()
+            return False
         deadline = time.monotonic() + limit
         while True:
             try:
@@ -81,11 +85,18 @@ class Worker:
                 return False
 
     def close(self):
-        try:
-            os.killpg(self.process.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
-        self.process.wait()
+        """Kill it and its children (once: its process group id is not ours after that)."""
+        if self.process.returncode is None:
+            try:
+                os.killpg(self.process.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            self.process.wait()
+            for pipe in (self.process.stdin, self.process.stdout):
+                try:
+                    pipe.close()
+                except OSError:
+                    pass
         with _lock:
             _workers.discard(self)
 
@@ -113,29 +124,39 @@ def grade_submission(zip_path, submission, worker=None, timeout=None):
             (autograder / part).mkdir(parents=True)
         with zipfile.ZipFile(zip_path) as zf:
             zf.extractall(autograder / "source")
-        if submission.is_dir():
-            shutil.copytree(submission, autograder / "submission")
-        else:
-            (autograder / "submission").mkdir()
-            shutil.copy(submission, autograder / "submission" / submission.name)
         (autograder / "submission_metadata.json").write_text("{}")
         settings = Context.load(autograder).settings
         limit = timeout or settings["submission_timeout"] + 2 * settings["step_timeout"] + 60
-        own = worker is None or not worker.alive
-        worker = Worker() if own else worker
+        fault = None
         try:
-            in_time = worker.run(autograder, limit)
-        finally:
-            if own:
-                worker.close()
+            if submission.is_dir():
+                shutil.copytree(submission, autograder / "submission")
+            else:
+                (autograder / "submission").mkdir()
+                shutil.copy(submission, autograder / "submission" / submission.name)
+            own = worker is None or not worker.alive
+            worker = Worker() if own else worker
+            try:
+                in_time = worker.run(autograder, limit)
+            finally:
+                if own:
+                    worker.close()
+        except Stopped:
+            raise
+        except Exception as error:  # noqa: BLE001 - one submission's fault ends only its grading
+            in_time, fault = False, f"{type(error).__name__}: {error}"
         results = autograder / "results"
         output_path = results / OUTPUT_NAME
         output = output_path.read_text() if output_path.exists() else ""
         if not in_time:
-            from grader.grading import write_failure
+            from grader.grading import AUTOGRADER_FAILED, write_failure
 
-            output += f"\nThe grading process stopped or overran its {limit} s."
-            write_failure(autograder, f"Grading did not finish within {limit} s.")
+            if fault is None:
+                output += f"\nThe grading process stopped or overran its {limit} s."
+                write_failure(autograder, f"Grading did not finish within {limit} s.")
+            else:
+                output += f"\nThe submission could not be graded: {fault}"
+                write_failure(autograder, AUTOGRADER_FAILED, fault)
         report = Report.load(results / REPORT_NAME)
         return Graded(submission, json.loads((results / RESULTS_NAME).read_text()), report, output)
 

@@ -24,7 +24,6 @@ STOPPED = {
     Status.TIMEOUT: "{q} {d}; this check did not finish.",
     Status.SKIPPED: "{q} was {d}.",
     Status.TAMPERED: "{q} was stopped: {d}. This check scores zero.",
-    Status.GARBLED: "{q} was not graded: {d}.",
 }
 
 
@@ -83,7 +82,7 @@ def _judge(question, runs, sources, report, extra_credit):
         failures = [f"{_capital(sources.get(e['cell'], ('', e['cell']))[1])} raised an error: "
                     f"{describe(e['error'], sources)}" for e in run.loaded or []
                     if e["cell"] in mine]
-        stopped = STOPPED.get(run.status, "{q} was not graded: {d}.").format(
+        stopped = STOPPED.get(run.status, "{q} was not graded: {d}.").format(  # garbled, crashed
             q=question.name, d=run.detail)
         for entry in job["cases"]:
             case = question.cases[entry["id"]]

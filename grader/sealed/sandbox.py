@@ -166,7 +166,7 @@ class Sandbox:
                 self.zygote.close()
                 self.zygote = Zygote(fresh=True)  # never a fork of this process: it has secrets
             pid = self.zygote.spawn(group[0], limits, [requests_r, replies_w])
-        except ZygoteGone as error:
+        except (ZygoteGone, OSError) as error:   # OSError: no fresh zygote could start
             for fd in (requests_w, replies_r):
                 os.close(fd)
             for i in group:

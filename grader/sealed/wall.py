@@ -166,7 +166,6 @@ class Wall:
 
     def __init__(self):
         self.readable = python_dirs()
-        self.separate_users = os.geteuid() == 0 and readable_by_others(os.path.dirname(os.__file__))
         self.ruleset, self.landlock = self._landlock_ruleset()
 
     # -- prepared once -------------------------------------------------------------------

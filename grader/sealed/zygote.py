@@ -18,11 +18,13 @@ import signal
 import socket
 import subprocess
 import sys
+import time
 
 from grader.sealed import child, protocol
 from grader.sealed.wall import PR_SET_PDEATHSIG, Wall, _prctl
 
 MAX_FDS = 2
+SPAWN_WAIT = 30.0   # seconds for the zygote to report a child it forked
 
 
 class ZygoteGone(Exception):
@@ -58,7 +60,11 @@ class Zygote:
         """Start a child on `fds` (its requests' read end, its replies' write end); its pid."""
         try:
             socket.send_fds(self.socket, [protocol.control(protocol.start(job_id, limits))], fds)
+            deadline = time.monotonic() + SPAWN_WAIT
             while True:
+                left = deadline - time.monotonic()
+                if left <= 0 or not select.select([self.socket], [], [], left)[0]:
+                    raise ZygoteGone(f"the zygote started no child within {SPAWN_WAIT:g} s")
                 message = self._receive(block=True)
                 if message.get("started") == job_id:
                     return message["pid"]
@@ -89,8 +95,6 @@ class Zygote:
     def wait_exit(self, pid, timeout):
         """The exit code of child `pid` once the zygote has reaped it, or None after `timeout`
         seconds."""
-        import time
-
         deadline = time.monotonic() + timeout
         while pid not in self.exits:
             left = deadline - time.monotonic()
@@ -155,7 +159,7 @@ def serve(sock):
                 os.read(wake_r, 4096)
                 _reap(sock)
             if sock in ready:
-                _start_child(sock, wall, (wake_r, wake_w))
+                _start_child(sock, wall)
     finally:
         os._exit(0)
 
@@ -172,7 +176,7 @@ def _reap(sock):
         sock.send(protocol.control(protocol.exited(pid, code)))
 
 
-def _start_child(sock, wall, wake):
+def _start_child(sock, wall):
     data, fds, _, _ = socket.recv_fds(sock, protocol.MAX_CONTROL, MAX_FDS)
     if not data:
         os._exit(0)  # the grading process is gone

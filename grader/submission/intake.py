@@ -88,7 +88,8 @@ def read_notebook(path):
     if not isinstance(notebook, dict) or \
             not isinstance(notebook.get("cells", notebook.get("worksheets")), list):
         raise SubmissionError(f"{path.name} is JSON but not a Jupyter notebook (it has no cells).")
-    if notebook.get("nbformat") != 4 or not all(isinstance(c, dict) for c in notebook["cells"]):
+    if notebook.get("nbformat") != 4 or not isinstance(notebook.get("cells"), list) \
+            or not all(isinstance(c, dict) for c in notebook["cells"]):
         try:
             import nbformat
 
