@@ -208,10 +208,6 @@ def scores(graded):
     return {name: score for name, (score, _) in graded.report.scores().items()}
 
 
-def maxima(graded):
-    return {name: most for name, (_, most) in graded.report.scores().items()}
-
-
 def report_cases(graded, question):
     """{case name: (passed, message)} of one question, from sealed.json."""
     entry = next(q for q in graded.report.questions if q.name == question)

@@ -6,7 +6,6 @@ steps not listed must keep full marks. Scores follow the points in the reference
 each step is worth 5; a case worth 1, 1.5 or 0.5 is lost as a whole.
 """
 
-FULL = "full"
 
 # Mistakes, each listed with what it should cost and why.
 WRONG = {

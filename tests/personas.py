@@ -23,7 +23,7 @@ from typing import Callable
 import nbformat
 
 from engines import ALGORITHMS_USING_ORDERED, WRONG
-from notebooks import QUESTIONS, REFERENCE_ANSWERS, main_cell
+from notebooks import QUESTIONS, REFERENCE_ANSWERS, with_main
 
 ALL_ZERO = {q: 0 for q in QUESTIONS}
 
@@ -61,12 +61,6 @@ def rewrite(engine, code):
         at = next(i for i, line in enumerate(lines) if not line.startswith("#"))
         lines[at:at] = [new_lines[n.lineno - 1] for n in imports] + [""]
     return "\n".join(lines) + "\n"
-
-
-def with_engine(template, engine):
-    notebook = copy.deepcopy(template)
-    main_cell(notebook).source = engine
-    return notebook
 
 
 def answer_cells(notebook):
@@ -142,12 +136,12 @@ def engine_persona(wrong, *more, answers=typed_with()):
     def make(template, engine):
         for code in (WRONG[wrong]["code"], *more):
             engine = rewrite(engine, code)
-        return answers(with_engine(template, engine))
+        return answers(with_main(template, engine))
     return make
 
 
 def correct(template, engine):
-    return typed_with()(with_engine(template, engine))
+    return typed_with()(with_main(template, engine))
 
 
 def blank(template, engine):
@@ -155,12 +149,12 @@ def blank(template, engine):
 
 
 def answers_only(**changed):
-    return lambda template, engine: typed_with(**changed)(with_engine(template, engine))
+    return lambda template, engine: typed_with(**changed)(with_main(template, engine))
 
 
 def answers_in_boxes(template, engine):
     """Every answer in its markdown box; the answer cells left as they were."""
-    return fill_boxes(with_engine(template, engine), BOXED)
+    return fill_boxes(with_main(template, engine), BOXED)
 
 
 def math_before_its_import(template, engine):
@@ -168,7 +162,7 @@ def math_before_its_import(template, engine):
     provided cell that imports math, so "Restart & Run All" raises NameError there."""
     numbers = {"fwd_a": "math.log(2)", "fwd_b": "2", "fwd_c": "math.log(2)",
                "fwd_d": "-math.log(2)", "fwd_e": "1/2", "fwd_z": "5/4"}
-    notebook = with_engine(template, engine)
+    notebook = with_main(template, engine)
     return type_answers(notebook, {**typed(REFERENCE_ANSWERS), **numbers})
 
 
@@ -185,7 +179,7 @@ def ordered(graph, seen=None):
 
 
 def helper_in_a_cell_at_the_end(template, engine):
-    notebook = type_answers(with_engine(template, rewrite(engine, ALGORITHMS_USING_ORDERED)),
+    notebook = type_answers(with_main(template, rewrite(engine, ALGORITHMS_USING_ORDERED)),
                             typed(REFERENCE_ANSWERS))
     at = cell_index(notebook, "### Lessons to learn")
     notebook.cells.insert(at, nbformat.v4.new_code_cell(HELPER_CELL))

@@ -166,7 +166,6 @@ def grade_corpus(built, grade_all, folder):
 
 @dataclass
 class Played:
-    notebook: object    # what the student has (and submits)
     executed: object    # the notebook after "Run All", with the observer cells around it
     folder: Path        # the notebook's folder
     checks: dict        # {question: [[case, passed, message], ...] or what the check cell raised}
@@ -224,12 +223,13 @@ def play_personas(built, grade_all, student_kernel, kernel_without_matplotlib, b
           f"(the last kernel done at {max(v for k, v in seconds.items() if k != 'graded'):.1f} s, "
           f"{sum(kernel_cpu(executed) for _, executed, _ in runs):.1f} s of CPU in the kernels; "
           f"grading done at {seconds['graded']:.1f} s)")
-    return {name: Played(notebooks[name], executed, folder, check_results(executed),
+    return {name: Played(executed, folder, check_results(executed),
                          graded[name], exported if name == EXPORTS else None)
             for name, executed, folder in runs}
 
 
 STANDIN = "0.0.1"   # the version of the stand-in matplotlib the local index serves
+SHOWN = "(the stand-in for matplotlib showed a plot)"
 STANDIN_PYPLOT = '''"""A stand-in for matplotlib.pyplot from the local index: it keeps the calls."""
 calls = []
 
@@ -240,8 +240,13 @@ def _keep(name):
     return call
 
 
-plot, legend, show, figure = _keep("plot"), _keep("legend"), _keep("show"), _keep("figure")
-'''
+plot, legend, figure = _keep("plot"), _keep("legend"), _keep("figure")
+
+
+def show(*args, **kwargs):
+    calls.append("show")
+    print(%r)
+''' % SHOWN
 
 
 def standin_wheel(folder):

@@ -1,8 +1,9 @@
 """The written answers, graded through the zip: right answers in many spellings earn their
 points, wrong ones lose exactly theirs, and feedback does not give the reference away."""
 
-
 import pytest
+
+from notebooks import ANSWER_NAMES, ANSWER_QUESTIONS, ENGINE_STEPS, POINTS
 
 
 # Right answers in the spellings students use, and wrong ones marked False.
@@ -30,8 +31,7 @@ MIXED = {
     "M_backward": ("O(nbd)", False),        # forgets the n gradients of size d²
     "M_backward_W1": ("O(d² + nbd)", True),
 }
-POINTS = {"paper_calculus": 1, "paper_forward": 0.5, "paper_backward": 0.5, "bigo_time": 1,
-          "bigo_memory": 1}
+PER_ANSWER = {q: POINTS[q] / len(ANSWER_NAMES[q]) for q in ANSWER_QUESTIONS}
 QUESTION_OF = {"dz_dx_formula": "paper_calculus", **{n: "paper_forward" for n in MIXED
                                                       if n.startswith("fwd_")},
                **{n: "paper_backward" for n in MIXED if n.startswith("dz_d") and n != "dz_dx_formula"},
@@ -47,11 +47,11 @@ def mixed(corpus):
 
 def test_partial_credit_per_answer(mixed):
     scores, _ = mixed
-    deserved = {q: 0.0 for q in POINTS}
+    deserved = {q: 0.0 for q in ANSWER_QUESTIONS}
     for name, (_, right) in MIXED.items():
-        deserved[QUESTION_OF[name]] += POINTS[QUESTION_OF[name]] * right
-    assert {q: scores[q][0] for q in POINTS} == deserved
-    assert all(scores[q][0] == 0 for q in scores if q.startswith("step"))
+        deserved[QUESTION_OF[name]] += PER_ANSWER[QUESTION_OF[name]] * right
+    assert {q: scores[q][0] for q in ANSWER_QUESTIONS} == deserved
+    assert {q: scores[q][0] for q in ENGINE_STEPS} == {q: 0 for q in ENGINE_STEPS}
 
 
 def test_feedback_names_the_wrong_answers_without_the_reference(mixed):
@@ -115,8 +115,7 @@ def test_answers_read_as_a_ta_reads_them(corpus):
     import nbformat
 
     from grader.answers.boxes import box_labels
-    from notebooks import ANSWER_NAMES, REFERENCE
-    from notebooks import POINTS as QUESTION_POINTS
+    from notebooks import REFERENCE
 
     names = {e["label"]: e["name"] for e in box_labels(nbformat.read(REFERENCE, as_version=4))}
     right = {names[label]: ok for label, (_, ok) in {**IN_BOXES, **UNBOXED}.items()}
@@ -124,11 +123,12 @@ def test_answers_read_as_a_ta_reads_them(corpus):
     scores = graded.report.scores()
     for question, answers in ANSWER_NAMES.items():
         if answers:
-            share = QUESTION_POINTS[question] / len(answers)
+            share = POINTS[question] / len(answers)
             assert scores[question][0] == sum(share for name in answers if right[name]), \
                 (question, graded.report.questions)
     flags = graded.report.flags
     assert set(flags["answers from boxes"][0].split(", ")) == {names[k] for k in IN_BOXES}
     assert set(flags["answers from display math"][0].split(", ")) == {names[k] for k in UNBOXED}
     assert "no answer" not in flags
-    assert all(scores[step][0] == scores[step][1] for step in scores if step.startswith("step"))
+    assert {step: scores[step][0] for step in ENGINE_STEPS} == \
+        {step: POINTS[step] for step in ENGINE_STEPS}

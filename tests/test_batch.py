@@ -17,8 +17,8 @@ import yaml
 
 from adversarial import HANG_ON_LOAD
 from engines import WRONG
-from notebooks import (EXTRA_TOTAL, REFERENCE_ANSWERS, REGULAR_TOTAL, load, reference_main,
-                       with_answers, with_main)
+from notebooks import (EXTRA_TOTAL, POINTS, REFERENCE_ANSWERS, REGULAR_TOTAL, load,
+                       reference_main, with_answers, with_main)
 
 STUDENTS = {"submission_101": ("Alice Adams", "a01"), "submission_102": ("Bob Brown", "b02"),
             "submission_103": ("Carol Chen", "c03"), "submission_104": ("Dave Diaz", "d04")}
@@ -96,9 +96,10 @@ def test_one_row_per_student(graded_class):
     alice, bob, carol, dave = (rows[k] for k in sorted(STUDENTS))
     assert float(alice["total"]) == float(alice["possible"]) == REGULAR_TOTAL
     assert float(alice["extra_credit"]) == EXTRA_TOTAL
-    assert float(bob["step1_forward"]) == 5 and float(bob["step3_add_mul"]) == 0
+    assert float(bob["step1_forward"]) == POINTS["step1_forward"]
+    assert float(bob["step3_add_mul"]) == 0
     assert float(carol["total"]) == 0 and "not JSON" in carol["status"]
-    assert float(dave["step1_forward"]) == 0 and float(dave["bigo_time"]) == 4
+    assert float(dave["step1_forward"]) == 0 and float(dave["bigo_time"]) == POINTS["bigo_time"]
     for key in STUDENTS:
         assert (graded_class["out"] / key / "feedback.txt").read_text().strip()
 

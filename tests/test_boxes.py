@@ -11,18 +11,14 @@ keeps the texts of the answers read from boxes.
 import copy
 import re
 import time
-from pathlib import Path
 
 import nbformat
 import pytest
 
 from grader.answers import compare_bigo, compare_value
 from grader.answers.boxes import box_labels, read_boxes
-from notebooks import fill, published, unbox
+from notebooks import REFERENCE, fill, published, unbox
 
-ROOT = Path(__file__).resolve().parents[1]
-SEED = ROOT / "tests" / "data" / "HW1.2_Backpropagation.txt"
-MASTER = ROOT / "reference" / "HW1.2_Backpropagation.ipynb"
 NAMES = ["dz_dx_formula", "fwd_a", "fwd_b", "fwd_c", "fwd_d", "fwd_e", "fwd_z", "dz_dz", "dz_de",
          "dz_dd", "dz_dc", "dz_db", "dz_da", "dz_dx", "T_run", "T_forward", "T_backward",
          "T_backward_W1", "M_run", "M_forward", "M_backward", "M_backward_W1"]
@@ -55,7 +51,7 @@ FILLED = {
 
 @pytest.fixture(scope="module")
 def master():
-    return nbformat.read(MASTER, as_version=4)
+    return nbformat.read(REFERENCE, as_version=4)
 
 
 @pytest.fixture(scope="module")

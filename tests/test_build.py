@@ -12,9 +12,8 @@ from pathlib import Path
 from conftest import NOTEBOOK, ROOT
 from slow_inputs import otter_run
 from notebooks import (EXTRA_CREDIT, EXTRA_TOTAL, POINTS, QUESTIONS, REFERENCE_ANSWERS,
-                       REGULAR_TOTAL, load, main_cell)
+                       REGULAR_TOTAL, SEED, load, main_cell)
 
-SEED = Path(__file__).parent / "data" / "HW1.2_Backpropagation.txt"  # the homework as given
 
 
 
@@ -150,7 +149,7 @@ def test_the_zip_ships_the_production_limits(production_zip):
     with zipfile.ZipFile(production_zip) as zf:
         settings = plugin_settings(json.loads(zf.read("otter_config.json")))
     assert settings == {"step_timeout": 20, "submission_timeout": 240, "memory_mb": 3072,
-                        "extra_credit": ["step5_higher_order"]}
+                        "extra_credit": EXTRA_CREDIT}
 
 
 def test_results_are_written_whatever_breaks_while_writing_them(tmp_path, monkeypatch):

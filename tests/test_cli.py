@@ -12,8 +12,7 @@ import nbformat
 import pytest
 
 from adversarial import HANG_ON_LOAD
-from conftest import TEST_LIMITS
-from notebooks import (EXTRA_TOTAL, REFERENCE_ANSWERS, REGULAR_TOTAL, load, reference_main,
+from notebooks import (EXTRA_TOTAL, POINTS, REFERENCE_ANSWERS, REGULAR_TOTAL, load, reference_main,
                        with_answers, with_main)
 
 from grader import cli, project
@@ -21,7 +20,6 @@ from grader.classroom import batch
 from grader.classroom import report as class_report
 
 ROOT = Path(__file__).resolve().parent.parent
-STEP_TIMEOUT = TEST_LIMITS["step_timeout"]  # the test zip gives up on a hanging step this fast
 NOTEBOOK = "HW1.2_Backpropagation.ipynb"
 PROTECTED = "x = Leaf(math.log(2), 'x')\ncosh_x = Mean(Exp(x), Exp(-x))"
 
@@ -108,7 +106,8 @@ def _with_protected(notebook, source):
 @pytest.fixture(scope="module")
 def flagged_class(built, tmp_path_factory):
     """A class graded as one batch: a submission that cannot be copied, clean, timed out,
-    protected cell edited, protected cell with only its whitespace changed. Returns (out dir, {key: scores.csv row})."""
+    protected cell edited, protected cell with only its whitespace changed. Returns (out dir,
+    {key: scores.csv row})."""
     template, zip_path, solution = built
     folder = tmp_path_factory.mktemp("flagged")
     engine = reference_main(solution)
@@ -158,7 +157,7 @@ def test_timed_out_submission_is_flagged(flagged_class):
     row = rows["timed_out"]
     assert row["status"] == "graded, flagged"
     assert re.search(r"(^|; )timeout: .*step\d_", row["flags"]), row["flags"]
-    assert float(row["bigo_time"]) == 4  # the answers were still graded
+    assert float(row["bigo_time"]) == POINTS["bigo_time"]  # the answers were still graded
 
 
 def test_edited_protected_cell_is_flagged(flagged_class):

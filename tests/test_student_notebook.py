@@ -18,7 +18,7 @@ import pytest
 
 from conftest import NOTEBOOK
 from kernels import FAILED, NOISE, check_outputs, check_results, errors, kernel_python, text
-from notebooks import QUESTIONS
+from notebooks import POINTS, QUESTIONS
 
 
 def sealed_public(graded):
@@ -39,7 +39,7 @@ def sealed(played):
 
 @pytest.mark.parametrize("colab", [False, True], ids=["jupyter", "colab"])
 def test_solved_notebook_passes_every_public_check(student_runs, colab):
-    notebook, folder = student_runs[("solved", colab)]
+    notebook, _ = student_runs[("solved", colab)]
     assert "no course package" in text(notebook.cells[0])
     assert errors(notebook) == []
     outputs = check_outputs(notebook)
@@ -47,6 +47,7 @@ def test_solved_notebook_passes_every_public_check(student_runs, colab):
     for question, output in outputs.items():
         assert re.search(rf"{question} results: All test cases passed!", output), output
     results = check_results(notebook)
+    assert list(results) == QUESTIONS and all(results.values())
     assert all(passed for cases in results.values() for _, passed, _ in cases), results
 
 
@@ -57,7 +58,9 @@ def test_blank_notebook_fails_each_check_with_a_message(student_runs, colab):
     failing = [source for source, _ in errors(notebook)]
     assert not any(s.startswith(("grader.check", "# Initialize Otter", "# Save your"))
                    for s in failing), errors(notebook)
-    for question, cases in check_results(notebook).items():
+    results = check_results(notebook)
+    assert list(results) == QUESTIONS
+    for question, cases in results.items():
         assert cases and not any(passed for _, passed, _ in cases), question
         for _, _, message in cases:
             # the grader's message alone: no Otter line numbers, no test source, no traceback
@@ -100,13 +103,13 @@ def test_exported_zip_grades_in_full(student_runs, sealed):
     assert "Your submission received the following results" in text(export), text(export)
     report = sealed["exported"].report
     assert report.error is None
-    assert all(q.score == q.possible > 0 for q in report.questions), report.scores()
+    assert {q.name: q.score for q in report.questions} == POINTS, report.scores()
 
 
 def test_otter_check_with_only_the_notebook_and_an_empty_tests_folder(student_runs, student_kernel,
                                                                      tmp_path):
     """`otter check` executes the notebook, whose first cell writes the public tests it stores
-    into the tests folder Otter's command line insists on, and student_runs them."""
+    into the tests folder Otter's command line insists on, and runs them."""
     _, solved_folder = student_runs[("solved", False)]
     folder = tmp_path / "only-the-notebook"
     (folder / "tests").mkdir(parents=True)

@@ -27,7 +27,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 
-from .latex import MAX_TEXT, matching_braces
+from .latex import MAX_TEXT, TODO, matching_braces
 
 MAX_CELL = 100_000        # characters read from one markdown cell
 MAX_NOTEBOOK = 500_000    # characters read from all markdown cells together
@@ -50,7 +50,6 @@ _SEPARATOR = re.compile(r"==?|\\approx(?![A-Za-z])")
 _WRAPPER = re.compile(r"\\(?:text|textrm|textit|mathrm|mathit|operatorname|mbox)\s*\{([^{}]*)\}|"
                       r"\\rm(?![A-Za-z])\s*")
 _SCRIPT_GROUP = re.compile(r"([_^])\{([^{}]*)\}")
-_TODO = re.compile(r"TODO[^{}()$]*", re.IGNORECASE)
 _EMPTY = re.compile(r"(?:\s|\$|\.|…|\?|\\[lc]?dots(?![A-Za-z])|\\[,;:! ]|\\quad|O\s*\(|\)|"
                     r"\\(?:text|mathrm)\s*\{|\}|\{)*")
 
@@ -155,7 +154,7 @@ def _filled(content):
     """Is the box filled in (not \\texttt{name}, O(\\text{TODO: fill me in}), empty or ...)?"""
     if _PLACEHOLDER_NAME.fullmatch(content):
         return False
-    return _EMPTY.fullmatch(_TODO.sub("", content)) is None
+    return _EMPTY.fullmatch(TODO.sub("", content)) is None
 
 
 def _in_order(indices, count):

@@ -7,6 +7,7 @@ import re
 MAX_TEXT = 2_000      # characters in an answer, prose included, whitespace not counted
 
 BRACE = re.compile(r"\\.|[{}]", re.DOTALL)
+TODO = re.compile(r"TODO[^{}()$]*", re.IGNORECASE)   # a placeholder's "TODO ..." words
 
 
 def matching_braces(s: str) -> dict:

@@ -29,7 +29,7 @@ import sympy
 
 from .evaluate import HUGE, NotFinite, evaluate
 from .latex import BRACE as _BRACE
-from .latex import MAX_TEXT, matching_braces
+from .latex import MAX_TEXT, TODO, matching_braces
 
 MAX_RAW = 200_000     # characters of an answer looked at, whitespace included
 MAX_LENGTH = 300      # characters in the mathematics of one member, whitespace not counted
@@ -176,7 +176,6 @@ _ELLIPSIS = re.compile(r"(\d)\s*(?:\.{2,}|\\[lc]?dots(?![A-Za-z]))\s*$")
 _PLACEHOLDER = re.compile(r"\.\.|\?|\\[lc]?dots(?![A-Za-z])")
 _BLANK = re.compile(r"(?:\s|[O(){}\[\].]|\\(?:mathcal|Theta|left|right|text|mathrm)(?![A-Za-z]))*")
 _OVER = re.compile(r"\\over(?![A-Za-z])")
-_TODO = re.compile(r"TODO[^{}()$]*", re.IGNORECASE)
 # Program syntax, which is neither prose nor mathematics: "O(nbd^2) if x else 0".
 _CODE = re.compile(r"__|!=|`|(?<![A-Za-z\\])(?:lambda|import)(?![A-Za-z])|\w\s*\(\s*['\"]|"
                    r"\w\.[A-Za-z_]\w*\(")
@@ -440,7 +439,7 @@ def answer_members(text: str, context: Context):
     "O(nbd^2) \\text{ or so}" the word is prose.
     """
     s = _unwrap(clean(text))
-    if "TODO" in s.upper() and _BLANK.fullmatch(_TODO.sub("", s)):
+    if "TODO" in s.upper() and _BLANK.fullmatch(TODO.sub("", s)):
         return None             # the template's O(\text{TODO: fill me in}), as it was
     code = _code(s)
     if code:
